@@ -1,0 +1,14 @@
+"""Test settings: the real Redis on its own DB index (TEST_REDIS_DB, default 15), fast refreshes."""
+
+import os
+
+_db = os.environ.get("TEST_REDIS_DB", "15")
+_host = os.environ.get("TEST_REDIS_HOST", "127.0.0.1:6379")
+os.environ["REDIS_URL"] = f"redis://{_host}/{_db}"
+os.environ.setdefault("DJANGO_DEBUG", "true")
+os.environ.setdefault("REFRESH_SECONDS", "1")
+# Sub-processes started by tests (daphne, celery, replay upstream) inherit these variables.
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,139 @@
+"""Owns the Redis keys of source snapshots, merged snapshots, the current pointer and the universe.
+
+Key families (all under django-redis's KEY_PREFIX):
+  source:<name>        SourceSnapshot of one source (written by its refresh only)
+  discovery:<name>     list[DiscoveryItem] of one source's last discovery
+  universe             list[str], the tracked mints in rank order
+  snapshot:<id>        Snapshot, kept SNAPSHOT_KEEP_SECONDS so readers mid-flight still find it
+  snapshot:current     id of the newest complete snapshot (flipped after the snapshot is written)
+  snapshot:seq         INCR counter for snapshot ids
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.cache import cache
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from tokens.records import DiscoveryItem, Snapshot, SourceSnapshot
+
+SNAPSHOT_KEEP_SECONDS = 600
+
+KEY_SOURCE = "source:{name}"
+KEY_DISCOVERY = "discovery:{name}"
+KEY_UNIVERSE = "universe"
+KEY_SNAPSHOT = "snapshot:{id}"
+KEY_CURRENT = "snapshot:current"
+KEY_SNAPSHOT_SEQ = "snapshot:seq"
+
+
+def raw_redis() -> Any:
+    """The redis-py client behind the default cache (for INCR and other atomic primitives)."""
+    return get_redis_connection("default")
+
+
+def raw_key(key: str) -> str:
+    """The full Redis key django-redis uses for `key` (prefix and version applied)."""
+    return cache.make_key(key)
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+def load_source(name: str) -> SourceSnapshot:
+    snap = cache.get(KEY_SOURCE.format(name=name))
+    return snap if isinstance(snap, SourceSnapshot) else SourceSnapshot(source=name)
+
+
+def save_source(snap: SourceSnapshot) -> None:
+    cache.set(KEY_SOURCE.format(name=snap.source), snap, timeout=None)
+
+
+def load_discovery(name: str) -> list[DiscoveryItem]:
+    return cache.get(KEY_DISCOVERY.format(name=name)) or []
+
+
+def save_discovery(name: str, items: list[DiscoveryItem]) -> None:
+    cache.set(KEY_DISCOVERY.format(name=name), items, timeout=None)
+
+
+def load_universe() -> list[str]:
+    return cache.get(KEY_UNIVERSE) or []
+
+
+def save_universe(mints: list[str]) -> None:
+    cache.set(KEY_UNIVERSE, mints, timeout=None)
+
+
+# --- merged snapshots --------------------------------------------------------------------------
+
+
+def next_snapshot_id() -> int:
+    return int(raw_redis().incr(raw_key(KEY_SNAPSHOT_SEQ)))
+
+
+def publish_snapshot(snapshot: Snapshot) -> None:
+    """Write the snapshot, then flip the current pointer: a reader never sees half of one."""
+    cache.set(KEY_SNAPSHOT.format(id=snapshot.id), snapshot, timeout=SNAPSHOT_KEEP_SECONDS)
+    cache.set(KEY_CURRENT, snapshot.id, timeout=None)
+    _memo.put(snapshot)
+
+
+def current_snapshot_id() -> int | None:
+    value = cache.get(KEY_CURRENT)
+    return int(value) if value is not None else None
+
+
+def load_snapshot(snapshot_id: int) -> Snapshot | None:
+    snap = cache.get(KEY_SNAPSHOT.format(id=snapshot_id))
+    return snap if isinstance(snap, Snapshot) else None
+
+
+class _SnapshotMemo:
+    """The newest snapshot this process has loaded, so a request costs one id check."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.snapshot: Snapshot | None = None
+
+    def put(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            if self.snapshot is None or snapshot.id >= self.snapshot.id:
+                self.snapshot = snapshot
+
+
+_memo = _SnapshotMemo()
+
+
+def current_snapshot() -> Snapshot | None:
+    """The current snapshot, memoised per process by id.
+
+    When Redis does not answer, the memoised snapshot (if any) is returned: callers decide
+    staleness from its own timestamps, and health reports Redis separately.
+    """
+    try:
+        current_id = current_snapshot_id()
+    except RedisError:
+        return _memo.snapshot
+    if current_id is None:
+        return None
+    memo = _memo.snapshot
+    if memo is not None and memo.id == current_id:
+        return memo
+    try:
+        snap = load_snapshot(current_id)
+    except RedisError:
+        return memo
+    if snap is None:
+        return memo
+    _memo.put(snap)
+    return snap
+
+
+def forget_memo() -> None:
+    """Drop this process's memoised snapshot (tests flush Redis between cases)."""
+    with _memo._lock:
+        _memo.snapshot = None
