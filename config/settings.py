@@ -149,6 +149,13 @@ GECKOTERMINAL_RPM = env.int("GECKOTERMINAL_RPM", default=30)
 UPSTREAM_TIMEOUT_SECONDS = env.float("UPSTREAM_TIMEOUT_SECONDS", default=8.0)
 UPSTREAM_MAX_ATTEMPTS = env.int("UPSTREAM_MAX_ATTEMPTS", default=3)
 
+# Discovery: DexScreener search queries (comma-separated; "SOL/USDC" also yields the SOL price pool)
+# and how many pages of each GeckoTerminal pool list a discovery round reads.
+DEXSCREENER_SEARCH_QUERIES = env.list("DEXSCREENER_SEARCH_QUERIES", default=["SOL/USDC", "pump"])
+GECKOTERMINAL_DISCOVERY_PAGES = env.int("GECKOTERMINAL_DISCOVERY_PAGES", default=2)
+# Share of each GeckoTerminal refresh's calls kept for the slow daily-OHLCV sweep (7d figures).
+OHLCV_SHARE = env.float("OHLCV_SHARE", default=0.2)
+
 REFRESH_SECONDS = env.float("REFRESH_SECONDS", default=10.0)
 DISCOVERY_SECONDS = env.float("DISCOVERY_SECONDS", default=60.0)
 CACHE_TTL_SECONDS = env.float("CACHE_TTL_SECONDS", default=30.0)

@@ -137,3 +137,17 @@ def forget_memo() -> None:
     """Drop this process's memoised snapshot (tests flush Redis between cases)."""
     with _memo._lock:
         _memo.snapshot = None
+
+
+# --- beat heartbeat ------------------------------------------------------------------------------
+
+KEY_BEAT_LAST_RUN = "beat:last-run"
+
+
+def record_beat_run(ts: float) -> None:
+    cache.set(KEY_BEAT_LAST_RUN, ts, timeout=None)
+
+
+def last_beat_run() -> float | None:
+    value = cache.get(KEY_BEAT_LAST_RUN)
+    return float(value) if value is not None else None

@@ -1,0 +1,61 @@
+# Two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+REDIS_URL ?= redis://127.0.0.1:6379/0
+PORT ?= 8000
+REPLAY_PORT ?= 8900
+UPSTREAM ?= live
+export REDIS_URL PORT REPLAY_PORT
+
+ifeq ($(UPSTREAM),replay)
+  export DEXSCREENER_BASE_URL := http://127.0.0.1:$(REPLAY_PORT)/dexscreener
+  export JUPITER_BASE_URL := http://127.0.0.1:$(REPLAY_PORT)/jupiter
+  export GECKOTERMINAL_BASE_URL := http://127.0.0.1:$(REPLAY_PORT)/geckoterminal
+  PROCESSES := web worker beat upstream
+else
+  PROCESSES := web worker beat
+endif
+
+.PHONY: run test bench soak lint format redis clean
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+# Redis must answer at REDIS_URL; a local one is started from redis-server when it is on the PATH.
+redis: $(VENV)/.installed
+	@$(PY) -m tokens.redis_check "$(REDIS_URL)"
+
+run: $(VENV)/.installed redis
+	@mkdir -p run
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo "Serving http://127.0.0.1:$(PORT)/ (upstream: $(UPSTREAM)); Ctrl-C stops everything."
+	$(VENV)/bin/honcho start -f Procfile $(PROCESSES)
+
+test: $(VENV)/.installed-dev redis
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev redis
+	$(PY) bench/run_all.py
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) run staticfiles .pytest_cache

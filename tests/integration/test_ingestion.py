@@ -1,0 +1,153 @@
+"""Ingestion end to end: real Celery tasks and workers, real Redis, the replay upstream over loopback."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from tests.integration.conftest import run_refreshes, wait_idle
+from tokens import store
+from tokens.records import SOURCES
+
+pytestmark = pytest.mark.slow
+
+DISCOVERY_PATHS = ("/token-boosts/", "/token-profiles/")
+
+
+def test_refresh_cycle_builds_one_snapshot_from_all_three_sources(replay):
+    run_refreshes(*SOURCES, rounds=3)
+    snap = store.current_snapshot()
+    assert snap is not None
+    assert {name: status.ok for name, status in snap.sources.items()} == dict.fromkeys(SOURCES, True)
+    replay_mints = {t["mint"] for t in replay.universe()}
+    assert set(store.load_universe()) <= replay_mints
+    assert len(snap.tokens) >= 0.9 * len(replay_mints)
+    assert snap.sol_price_usd and 50 < snap.sol_price_usd < 500
+    both = [t for t in snap.tokens.values() if set(t.sources) == set(SOURCES)]
+    assert both, "some tokens are reported by all three sources"
+    token = both[0]
+    truth = next(t for t in replay.universe() if t["mint"] == token.token_address)
+    assert token.price_usd == pytest.approx(truth["price_usd"], rel=0.03)
+    assert token.price_sol == pytest.approx(token.price_usd / snap.sol_price_usd, rel=1e-6)
+    assert snap.data_fetched_at and time.time() - snap.data_fetched_at < 30
+
+
+def test_ids_increase_and_current_pointer_flips(replay):
+    run_refreshes("dexscreener")
+    first = store.current_snapshot_id()
+    run_refreshes("jupiter")
+    second = store.current_snapshot_id()
+    assert second > first
+    assert store.load_snapshot(first) is not None  # kept for readers mid-flight
+
+
+def _max_in_sliding_minute(times: list[float]) -> int:
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 60:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def test_two_workers_never_exceed_a_budget(replay, workers, worker_env):
+    budgets = {
+        "DEXSCREENER_RPM": "12",
+        "DEXSCREENER_DISCOVERY_RPM": "3",
+        "JUPITER_RPM": "6",
+        "GECKOTERMINAL_RPM": "6",
+    }
+    env = {**worker_env, **budgets, "REFRESH_SECONDS": "5"}
+    workers("w1", env, concurrency=2)
+    workers("w2", env, concurrency=2)
+    from tokens.tasks import refresh_source
+
+    since = time.time()
+    for _ in range(40):  # far more refreshes than the budgets allow
+        for source in SOURCES:
+            refresh_source.delay(source)
+        time.sleep(0.25)
+    wait_idle(replay, since, quiet=3)
+    rows = replay.requests_since(since)
+    by = {s: [r["t"] for r in rows if r["source"] == s] for s in SOURCES}
+    dex_discovery = [
+        r["t"] for r in rows if r["source"] == "dexscreener" and r["path"].startswith(DISCOVERY_PATHS)
+    ]
+    dex_market = [
+        r["t"] for r in rows if r["source"] == "dexscreener" and not r["path"].startswith(DISCOVERY_PATHS)
+    ]
+    assert _max_in_sliding_minute(dex_market) <= 12
+    assert _max_in_sliding_minute(dex_discovery) <= 3
+    assert _max_in_sliding_minute(by["jupiter"]) <= 6
+    assert _max_in_sliding_minute(by["geckoterminal"]) <= 6
+    # Not vacuous: the workers did use the budgets.
+    assert len(dex_market) >= 8 and len(by["jupiter"]) >= 4 and len(by["geckoterminal"]) >= 4
+
+
+def test_one_source_refresh_never_runs_twice_at_once(replay, workers, worker_env):
+    workers("w1", worker_env, concurrency=2)
+    workers("w2", worker_env, concurrency=2)
+    replay.fault("geckoterminal", "slow", delay=0.4)
+    from tokens.tasks import refresh_source
+
+    since = time.time()
+    for _ in range(8):
+        refresh_source.delay("geckoterminal")
+    wait_idle(replay, since, quiet=2)
+    arrivals = sorted(r["t"] for r in replay.requests_since(since, "geckoterminal"))
+    assert len(arrivals) >= 2
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    # One refresh calls sequentially and each answer takes 0.4 s: closer arrivals mean two refreshes overlapped.
+    assert min(gaps) >= 0.35, gaps
+
+
+def test_429_pauses_the_source_for_every_worker_and_keeps_last_good_data(replay, workers, worker_env):
+    run_refreshes(*SOURCES, rounds=2)
+    before = store.current_snapshot()
+    jupiter_priced = {m for m, t in before.tokens.items() if "jupiter" in t.sources}
+    assert jupiter_priced
+    workers("w1", worker_env)
+    workers("w2", worker_env)
+    replay.fault("jupiter", "429", retry_after=5, count=1)
+    from tokens.tasks import refresh_source
+
+    since = time.time()
+    for _ in range(12):
+        refresh_source.delay("jupiter")
+        refresh_source.delay("dexscreener")
+        time.sleep(0.5)
+    wait_idle(replay, since, quiet=2)
+    rows = replay.requests_since(since, "jupiter")
+    limited = [r for r in rows if r["status"] == 429]
+    assert len(limited) == 1
+    t429 = limited[0]["t"]
+    too_soon = [r for r in rows if t429 < r["t"] < t429 + 5.0]
+    assert not too_soon, f"requests within Retry-After: {too_soon}"
+    assert any(r["t"] >= t429 + 5.0 and r["status"] == 200 for r in rows), "it resumes after the pause"
+    after = store.current_snapshot()
+    still = {m for m, t in after.tokens.items() if "jupiter" in t.sources}
+    assert jupiter_priced <= still
+
+
+@pytest.mark.parametrize("mode", ["500", "malformed", "empty", "timeout"])
+def test_failing_source_stays_in_service_and_recovers(replay, mode):
+    run_refreshes(*SOURCES, rounds=2)
+    good = store.current_snapshot()
+    gecko_tokens = {m for m, t in good.tokens.items() if "geckoterminal" in t.sources}
+    replay.fault("geckoterminal", mode)
+    run_refreshes("geckoterminal", "dexscreener", rounds=2)
+    failing = store.current_snapshot()
+    assert failing.id > good.id
+    status = failing.sources["geckoterminal"]
+    assert status.ok is False and status.error
+    assert status.fetched_at == good.sources["geckoterminal"].fetched_at
+    assert failing.sources["dexscreener"].ok is True
+    assert gecko_tokens <= {m for m, t in failing.tokens.items() if "geckoterminal" in t.sources}
+    replay.clear_faults()
+    run_refreshes("geckoterminal")
+    recovered = store.current_snapshot()
+    assert recovered.sources["geckoterminal"].ok is True
+    assert recovered.sources["geckoterminal"].fetched_at > status.fetched_at

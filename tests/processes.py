@@ -1,0 +1,149 @@
+"""Starting and stopping the real processes tests run against: replay upstream, Celery, daphne, Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail the test with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the thing is not up yet
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_exc!r})")
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    def connects() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+
+    wait_for(connects, timeout, what=f"port {port}")
+
+
+class Proc:
+    """A child process in its own session, so stop() takes its children down too."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.log_path = log_dir / f"{name}.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.alive():
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(5)
+        self.log.close()
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env.setdefault("TEST_REDIS_DB", os.environ.get("TEST_REDIS_DB", "15"))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+def replay_urls(port: int) -> dict[str, str]:
+    base = f"http://127.0.0.1:{port}"
+    return {
+        "DEXSCREENER_BASE_URL": f"{base}/dexscreener",
+        "JUPITER_BASE_URL": f"{base}/jupiter",
+        "GECKOTERMINAL_BASE_URL": f"{base}/geckoterminal",
+    }
+
+
+def start_replay(log_dir: Path, port: int | None = None, args: Iterable[str] = ()) -> tuple[Proc, int]:
+    port = port or free_port()
+    argv = [
+        str(BIN / "python"),
+        "manage.py",
+        "replay_upstream",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *args,
+    ]
+    proc = Proc(f"replay-{port}", argv, base_env(), log_dir)
+    wait_for(
+        lambda: requests.get(f"http://127.0.0.1:{port}/_control/universe", timeout=2).ok,
+        what="replay upstream",
+    )
+    return proc, port
+
+
+def start_worker(name: str, env: dict[str, str], log_dir: Path, concurrency: int = 1) -> Proc:
+    argv = [
+        str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{name}@%h",
+    ]  # fmt: skip
+    proc = Proc(name, argv, env, log_dir)
+    wait_for(lambda: "ready." in proc.output() or not proc.alive(), timeout=30, what=f"celery {name}")
+    assert proc.alive(), proc.output()
+    return proc
+
+
+def start_beat(env: dict[str, str], log_dir: Path) -> Proc:
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "config",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(log_dir / "beat-schedule"),
+    ]
+    return Proc("beat", argv, env, log_dir)
+
+
+def start_redis(port: int, log_dir: Path) -> Proc:
+    argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    proc = Proc(f"redis-{port}", argv, dict(os.environ), log_dir)
+    wait_for_port(port)
+    return proc

@@ -1,0 +1,172 @@
+"""Fetch plans: which calls each source makes in one refresh, within its per-refresh allowance."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+
+from tokens import store
+from tokens.ingest import SourceRun, update_universe
+from tokens.records import SOL_MINT, PoolQuote, TokenQuote
+from tokens.sources import dexscreener, geckoterminal, jupiter
+from tokens.universe import calls_per_refresh
+
+DEX_BATCH = 30
+JUP_BATCH = 50
+GECKO_BATCH = 30
+
+
+def _store_pools(run: SourceRun, pools: Iterable[PoolQuote] | None) -> None:
+    for pool in pools or ():
+        run.snapshot.pools[pool.address] = pool
+
+
+def _finish_discovery(run: SourceRun, items: list, attempted: bool) -> None:
+    """Save this source's discovery (only when something came back) and re-rank the universe."""
+    if items:
+        store.save_discovery(run.source, items)
+    if attempted:
+        run.universe = update_universe()
+
+
+# --- DexScreener ---------------------------------------------------------------------------------
+
+
+def refresh_dexscreener(run: SourceRun) -> None:
+    allowance = calls_per_refresh(settings.DEXSCREENER_RPM, settings.REFRESH_SECONDS)
+    if run.discovery_due():
+        items = []
+        for path, list_name, parser in (
+            ("/token-boosts/top/v1", "boosts_top", dexscreener.parse_boosts),
+            ("/token-boosts/latest/v1", "boosts_latest", dexscreener.parse_boosts),
+            ("/token-profiles/latest/v1", "profiles_latest", dexscreener.parse_profiles),
+        ):
+            items += run.parse(parser, run.call(path, budget="discovery"), list_name) or []
+        for query in settings.DEXSCREENER_SEARCH_QUERIES:
+            allowance -= 1
+            payload = run.call("/latest/dex/search", {"q": query}, budget="market")
+            pools = run.parse(dexscreener.parse_pairs, payload, run.started) or []
+            _store_pools(run, pools)
+            items += dexscreener.discovery_from_pairs(pools, f"search:{query}")
+        _finish_discovery(run, items, attempted=True)
+    used = 0
+    for batch in run.sweep("tokens", run.universe, DEX_BATCH, max(allowance, 1)):
+        used += 1
+        payload = run.call(f"/tokens/v1/solana/{','.join(batch)}", budget="market")
+        _store_pools(run, run.parse(dexscreener.parse_pairs, payload, run.started))
+    # The slow sweep of every pool of a token uses whatever the refresh has left.
+    for (mint,) in run.sweep("token-pairs", run.universe, 1, allowance - used):
+        payload = run.call(f"/token-pairs/v1/solana/{mint}", budget="market")
+        _store_pools(run, run.parse(dexscreener.parse_pairs, payload, run.started))
+
+
+# --- Jupiter -------------------------------------------------------------------------------------
+
+JUPITER_LISTS = (("toptrending", "1h"), ("toptraded", "24h"), ("toporganicscore", "1h"))
+
+
+def _merge_token_quote(run: SourceRun, quote: TokenQuote, price_only: bool) -> None:
+    """Keep list metadata when a price arrives, and the price when list metadata arrives."""
+    old = run.snapshot.tokens.get(quote.mint)
+    if old is None:
+        run.snapshot.tokens[quote.mint] = quote
+        return
+    if price_only:
+        windows = dict(old.windows)
+        h24 = quote.windows.get("h24")
+        if h24 is not None and h24.price_change_pct is not None:
+            windows["h24"] = dataclasses.replace(
+                windows.get("h24") or h24, price_change_pct=h24.price_change_pct
+            )
+        run.snapshot.tokens[quote.mint] = dataclasses.replace(
+            old,
+            price_usd=quote.price_usd,
+            liquidity_usd=quote.liquidity_usd if quote.liquidity_usd is not None else old.liquidity_usd,
+            created_at=old.created_at or quote.created_at,
+            decimals=quote.decimals if quote.decimals is not None else old.decimals,
+            windows=windows,
+            fetched_at=quote.fetched_at,
+        )
+    else:
+        run.snapshot.tokens[quote.mint] = dataclasses.replace(
+            quote, price_usd=quote.price_usd or old.price_usd
+        )
+
+
+def refresh_jupiter(run: SourceRun) -> None:
+    allowance = calls_per_refresh(settings.JUPITER_RPM, settings.REFRESH_SECONDS)
+    if run.discovery_due():
+        items = []
+        for category, interval in JUPITER_LISTS:
+            allowance -= 1
+            payload = run.call(f"/tokens/v2/{category}/{interval}", {"limit": 100})
+            parsed = run.parse(jupiter.parse_token_list, payload, f"{category}:{interval}", run.started)
+            if parsed:
+                items += parsed[0]
+                for quote in parsed[1]:
+                    _merge_token_quote(run, quote, price_only=False)
+        _finish_discovery(run, items, attempted=True)
+    mints = [m for m in run.universe if m != SOL_MINT]
+    for batch in run.sweep("price", mints, JUP_BATCH - 1, max(allowance, 1)):
+        ids = [SOL_MINT, *batch]
+        payload = run.call("/price/v3", {"ids": ",".join(ids)})
+        prices = run.parse(jupiter.parse_prices, payload, run.started)
+        if prices is None:
+            continue
+        for mint in ids:
+            quote = prices.get(mint) or TokenQuote("jupiter", mint, fetched_at=run.started)
+            _merge_token_quote(run, quote, price_only=True)
+
+
+# --- GeckoTerminal -------------------------------------------------------------------------------
+
+GECKO_LISTS = (
+    ("/networks/solana/trending_pools", "trending_pools", {}),
+    ("/networks/solana/pools", "top_volume_pools", {"sort": "h24_volume_usd_desc"}),
+    ("/networks/solana/new_pools", "new_pools", {}),
+)
+
+
+def _gecko_discovery(run: SourceRun) -> int:
+    items, calls = [], 0
+    for page in range(1, settings.GECKOTERMINAL_DISCOVERY_PAGES + 1):
+        for path, list_name, extra in GECKO_LISTS:
+            calls += 1
+            params = {"include": "base_token,quote_token,dex", "page": page, **extra}
+            payload = run.call(path, params)
+            pools = run.parse(geckoterminal.parse_pools, payload, run.started)
+            _store_pools(run, pools)
+            found = run.parse(geckoterminal.parse_pool_discovery, payload, list_name) or []
+            offset = (page - 1) * 20
+            items += [dataclasses.replace(item, rank=item.rank + offset) for item in found]
+    _finish_discovery(run, items, attempted=True)
+    return calls
+
+
+def refresh_geckoterminal(run: SourceRun) -> None:
+    allowance = calls_per_refresh(settings.GECKOTERMINAL_RPM, settings.REFRESH_SECONDS)
+    if run.discovery_due():
+        allowance -= _gecko_discovery(run)
+    ohlcv_calls = int(allowance * settings.OHLCV_SHARE) if allowance >= 3 else 0
+    for batch in run.sweep("multi", run.universe, GECKO_BATCH, max(allowance - ohlcv_calls, 1)):
+        payload = run.call(f"/networks/solana/tokens/multi/{','.join(batch)}", {"include": "top_pools"})
+        parsed = run.parse(geckoterminal.parse_tokens_multi, payload, run.started)
+        if parsed:
+            for quote in parsed[0]:
+                run.snapshot.tokens[quote.mint] = quote
+            _store_pools(run, parsed[1])
+    top_pools = [q.top_pool for m in run.universe if (q := run.snapshot.tokens.get(m)) and q.top_pool]
+    for (pool,) in run.sweep("ohlcv", top_pools, 1, ohlcv_calls):
+        payload = run.call(f"/networks/solana/pools/{pool}/ohlcv/day", {"limit": 8})
+        candles = run.parse(geckoterminal.parse_ohlcv, payload)
+        if candles is not None:
+            run.snapshot.candles[pool] = candles
+
+
+PLANS: dict[str, Callable[[SourceRun], None]] = {
+    "dexscreener": refresh_dexscreener,
+    "jupiter": refresh_jupiter,
+    "geckoterminal": refresh_geckoterminal,
+}
