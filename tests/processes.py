@@ -79,8 +79,31 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
+_process_db: str | None = None
+
+
+def process_database_url() -> str:
+    """A migrated SQLite database for the processes tests start (daphne, Celery), made once per session.
+
+    It is separate from pytest-django's test database: tests that need the processes to see a
+    change (e.g. alert thresholds) make it through those processes (the admin over HTTP).
+    """
+    global _process_db
+    if _process_db is None:
+        path = Path(f"/tmp/mds-test-{os.getuid()}-{os.getpid()}-procs.sqlite3")
+        path.unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url}
+        subprocess.run(
+            [str(BIN / "python"), "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
+        _process_db = url
+    return _process_db
+
+
 def base_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
+    env["DATABASE_URL"] = process_database_url()
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     env.setdefault("TEST_REDIS_DB", os.environ.get("TEST_REDIS_DB", "15"))
     env["PYTHONUNBUFFERED"] = "1"

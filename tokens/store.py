@@ -12,6 +12,7 @@ Key families (all under django-redis's KEY_PREFIX):
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -72,7 +73,16 @@ def save_universe(mints: list[str]) -> None:
 
 
 def next_snapshot_id() -> int:
-    return int(raw_redis().incr(raw_key(KEY_SNAPSHOT_SEQ)))
+    """A new snapshot id, larger than any before it, even after Redis lost its data.
+
+    A fresh counter (INCR gives 1) is moved to the current Unix time, which is above any id a
+    previous counter can have reached (merges happen far less than once a second on average).
+    """
+    conn, key = raw_redis(), raw_key(KEY_SNAPSHOT_SEQ)
+    value = int(conn.incr(key))
+    if value == 1:
+        value = int(conn.incrby(key, int(time.time())))
+    return value
 
 
 def publish_snapshot(snapshot: Snapshot) -> None:

@@ -103,11 +103,11 @@ def run_refreshes(*sources: str, rounds: int = 1) -> None:
 
 
 def wait_idle(replay: Replay, since: float, quiet: float = 2.0, timeout: float = 60.0) -> None:
-    """Wait until the replay upstream has had no request for `quiet` seconds."""
+    """Wait until the replay upstream has had a request since `since`, then none for `quiet` seconds."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         rows = replay.requests_since(since)
-        if not rows or time.time() - rows[-1]["t"] > quiet:
+        if rows and time.time() - rows[-1]["t"] > quiet:
             return
         time.sleep(0.3)
     raise AssertionError("upstream traffic did not settle")
