@@ -9,7 +9,7 @@ from django.conf import settings
 
 from tokens import store
 from tokens.ingest import SourceRun, update_universe
-from tokens.records import SOL_MINT, PoolQuote, TokenQuote
+from tokens.records import SOL_MINT, DiscoveryItem, PoolQuote, TokenQuote
 from tokens.sources import dexscreener, geckoterminal, jupiter
 from tokens.universe import calls_per_refresh
 
@@ -23,21 +23,26 @@ def _store_pools(run: SourceRun, pools: Iterable[PoolQuote] | None) -> None:
         run.snapshot.pools[pool.address] = pool
 
 
-def _finish_discovery(run: SourceRun, items: list, attempted: bool) -> None:
-    """Save this source's discovery (only when something came back) and re-rank the universe."""
-    if items:
-        store.save_discovery(run.source, items)
-    if attempted:
-        run.universe = update_universe()
+def _finish_discovery(run: SourceRun, items: list[DiscoveryItem], read: set[str] | None = None) -> None:
+    """Save this source's discovery and re-rank the universe.
+
+    `read` names the lists this round read (default: those that came back); items of lists not
+    read this round are kept, so paged lists can be read a few pages per round.
+    """
+    read = {item.list_name for item in items} if read is None else read
+    if items or read:
+        kept = [item for item in store.load_discovery(run.source) if item.list_name not in read]
+        store.save_discovery(run.source, kept + items)
+    run.universe = update_universe()
 
 
 # --- DexScreener ---------------------------------------------------------------------------------
 
 
-def refresh_dexscreener(run: SourceRun) -> None:
-    allowance = calls_per_refresh(settings.DEXSCREENER_RPM, settings.REFRESH_SECONDS)
-    if run.discovery_due():
-        items = []
+def _dex_discovery(run: SourceRun) -> int:
+    """Boost and profile lists (discovery budget) and the configured searches (market budget)."""
+    items: list[DiscoveryItem] = []
+    try:
         for path, list_name, parser in (
             ("/token-boosts/top/v1", "boosts_top", dexscreener.parse_boosts),
             ("/token-boosts/latest/v1", "boosts_latest", dexscreener.parse_boosts),
@@ -45,12 +50,19 @@ def refresh_dexscreener(run: SourceRun) -> None:
         ):
             items += run.parse(parser, run.call(path, budget="discovery"), list_name) or []
         for query in settings.DEXSCREENER_SEARCH_QUERIES:
-            allowance -= 1
             payload = run.call("/latest/dex/search", {"q": query}, budget="market")
             pools = run.parse(dexscreener.parse_pairs, payload, run.started) or []
             _store_pools(run, pools)
             items += dexscreener.discovery_from_pairs(pools, f"search:{query}")
-        _finish_discovery(run, items, attempted=True)
+    finally:
+        _finish_discovery(run, items)
+    return len(settings.DEXSCREENER_SEARCH_QUERIES)
+
+
+def refresh_dexscreener(run: SourceRun) -> None:
+    allowance = calls_per_refresh(settings.DEXSCREENER_RPM, settings.REFRESH_SECONDS)
+    if run.discovery_due():
+        allowance -= _dex_discovery(run)
     used = 0
     for batch in run.sweep("tokens", run.universe, DEX_BATCH, max(allowance, 1)):
         used += 1
@@ -95,19 +107,26 @@ def _merge_token_quote(run: SourceRun, quote: TokenQuote, price_only: bool) -> N
         )
 
 
-def refresh_jupiter(run: SourceRun) -> None:
-    allowance = calls_per_refresh(settings.JUPITER_RPM, settings.REFRESH_SECONDS)
-    if run.discovery_due():
-        items = []
+def _jupiter_discovery(run: SourceRun) -> int:
+    """The three top lists: candidates plus each token's metadata (name, icon, market cap, stats)."""
+    items: list[DiscoveryItem] = []
+    try:
         for category, interval in JUPITER_LISTS:
-            allowance -= 1
             payload = run.call(f"/tokens/v2/{category}/{interval}", {"limit": 100})
             parsed = run.parse(jupiter.parse_token_list, payload, f"{category}:{interval}", run.started)
             if parsed:
                 items += parsed[0]
                 for quote in parsed[1]:
                     _merge_token_quote(run, quote, price_only=False)
-        _finish_discovery(run, items, attempted=True)
+    finally:
+        _finish_discovery(run, items)
+    return len(JUPITER_LISTS)
+
+
+def refresh_jupiter(run: SourceRun) -> None:
+    allowance = calls_per_refresh(settings.JUPITER_RPM, settings.REFRESH_SECONDS)
+    if run.discovery_due():
+        allowance -= _jupiter_discovery(run)
     mints = [m for m in run.universe if m != SOL_MINT]
     for batch in run.sweep("price", mints, JUP_BATCH - 1, max(allowance, 1)):
         ids = [SOL_MINT, *batch]
@@ -122,6 +141,8 @@ def refresh_jupiter(run: SourceRun) -> None:
 
 # --- GeckoTerminal -------------------------------------------------------------------------------
 
+GECKO_PAGE_SIZE = 20
+GECKO_PAGES = [str(page) for page in range(1, 11)]  # the public API serves pages 1..10
 GECKO_LISTS = (
     ("/networks/solana/trending_pools", "trending_pools", {}),
     ("/networks/solana/pools", "top_volume_pools", {"sort": "h24_volume_usd_desc"}),
@@ -130,19 +151,24 @@ GECKO_LISTS = (
 
 
 def _gecko_discovery(run: SourceRun) -> int:
-    items, calls = [], 0
-    for page in range(1, settings.GECKOTERMINAL_DISCOVERY_PAGES + 1):
-        for path, list_name, extra in GECKO_LISTS:
-            calls += 1
-            params = {"include": "base_token,quote_token,dex", "page": page, **extra}
-            payload = run.call(path, params)
-            pools = run.parse(geckoterminal.parse_pools, payload, run.started)
-            _store_pools(run, pools)
-            found = run.parse(geckoterminal.parse_pool_discovery, payload, list_name) or []
-            offset = (page - 1) * 20
-            items += [dataclasses.replace(item, rank=item.rank + offset) for item in found]
-    _finish_discovery(run, items, attempted=True)
-    return calls
+    """Read the next GECKOTERMINAL_DISCOVERY_PAGES pages of each pool list (pages rotate 1..10)."""
+    items: list[DiscoveryItem] = []
+    read: set[str] = set()
+    pages = next(run.sweep("discovery-pages", GECKO_PAGES, settings.GECKOTERMINAL_DISCOVERY_PAGES, 1), [])
+    try:
+        for page in pages:
+            for path, list_name, extra in GECKO_LISTS:
+                params = {"include": "base_token,quote_token,dex", "page": page, **extra}
+                payload = run.call(path, params)
+                _store_pools(run, run.parse(geckoterminal.parse_pools, payload, run.started))
+                found = run.parse(geckoterminal.parse_pool_discovery, payload, f"{list_name}:p{page}")
+                if found is not None:
+                    read.add(f"{list_name}:p{page}")
+                    offset = (int(page) - 1) * GECKO_PAGE_SIZE
+                    items += [dataclasses.replace(item, rank=item.rank + offset) for item in found]
+    finally:
+        _finish_discovery(run, items, read)
+    return len(pages) * len(GECKO_LISTS)
 
 
 def refresh_geckoterminal(run: SourceRun) -> None:
