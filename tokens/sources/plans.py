@@ -151,10 +151,15 @@ GECKO_LISTS = (
 
 
 def _gecko_discovery(run: SourceRun) -> int:
-    """Read the next GECKOTERMINAL_DISCOVERY_PAGES pages of each pool list (pages rotate 1..10)."""
+    """Read the next GECKOTERMINAL_DISCOVERY_PAGES pages of each pool list (pages rotate 1..10).
+
+    The first round after a cold start (nothing discovered yet) reads twice as many, so a new
+    deployment tracks a full universe within its first refreshes.
+    """
     items: list[DiscoveryItem] = []
     read: set[str] = set()
-    pages = next(run.sweep("discovery-pages", GECKO_PAGES, settings.GECKOTERMINAL_DISCOVERY_PAGES, 1), [])
+    per_round = settings.GECKOTERMINAL_DISCOVERY_PAGES * (1 if store.load_discovery(run.source) else 2)
+    pages = next(run.sweep("discovery-pages", GECKO_PAGES, per_round, 1), [])
     try:
         for page in pages:
             for path, list_name, extra in GECKO_LISTS:
