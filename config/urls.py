@@ -1,8 +1,14 @@
 """Top-level URL routes: admin, REST API, schema, metrics and the live page."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from realtime.views import screener
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # REST API, /api/health/, /api/schema/ and /api/docs/ (tokens/api/urls.py).
+    path("api/", include("tokens.api.urls")),
+    # Other routes (the live page at "", /metrics) are added below by their owners.
+    path("", screener, name="screener"),
 ]

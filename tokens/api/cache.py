@@ -1,0 +1,231 @@
+"""ASGI response cache for GET /api/tokens/…: answers repeated identical reads without Django.
+
+Per request it reads the current snapshot id and counts the request on the shared per-IP throttle
+counter (tokens/api/throttling.py), in one Redis round trip shared by the requests of the same
+event-loop tick (tokens/api/admission.py). Then:
+  * over the rate      -> 429 with Retry-After, answered here (Django never sees it);
+  * cached and fresh   -> the stored response (or 304 when If-None-Match matches its ETag);
+  * being built        -> wait for the request already building the same read (single flight);
+  * otherwise          -> Django, with the throttle verdict left in the scope so DRF does not count
+                          the request twice; a 200 JSON response that names its snapshot
+                          (X-Snapshot-Id) and sets no cookie is stored.
+An entry is served only while its snapshot is the current one and for at most ENTRY_TTL seconds
+(so `age_seconds` and `stale` in the body stay within a second of the truth). Keys are (path,
+query with parameters in a stable order, and the headers the response depends on). When Redis
+does not answer, requests go to Django, which serves its memoised snapshot and fails open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.exceptions import RedisError
+
+from tokens import store
+from tokens.api.admission import AdmissionBatcher
+from tokens.api.throttling import SCOPE_VERDICT, Verdict, client_ident, counter_key, current_rate, judge
+
+log = logging.getLogger(__name__)
+
+ENTRY_TTL = 1.0
+KEY_HEADERS = (b"host", b"accept", b"origin", b"x-forwarded-proto", b"x-forwarded-host")
+_PASS_ON_304 = (b"etag", b"cache-control", b"vary", b"x-snapshot-id")
+
+Scope = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Entry:
+    snapshot_id: int
+    expires: float
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes | None
+
+
+def cache_key(scope: Scope) -> tuple[Any, ...]:
+    """(path, query with parameters stably sorted by name, the headers the response depends on)."""
+    wanted = dict.fromkeys(KEY_HEADERS, b"")
+    for name, value in scope.get("headers", ()):
+        if name in wanted:
+            wanted[name] = value
+    query = scope.get("query_string", b"")
+    if b"&" in query:
+        query = b"&".join(sorted(query.split(b"&"), key=lambda part: part.split(b"=", 1)[0]))
+    return (scope.get("scheme", "http"), scope["path"], query, *wanted.values())
+
+
+def etag_matches(etag: bytes | None, if_none_match: bytes | None) -> bool:
+    """Weak comparison of an ETag against an If-None-Match header value."""
+    if not etag or not if_none_match:
+        return False
+    if if_none_match.strip() == b"*":
+        return True
+    ours = etag.removeprefix(b"W/")
+    return any(tag.strip().removeprefix(b"W/") == ours for tag in if_none_match.split(b","))
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value
+    return None
+
+
+class TokenResponseCache:
+    """ASGI middleware in front of Django's http app; see the module docstring."""
+
+    def __init__(self, app: Any, *, prefix: str = "/api/tokens/", max_entries: int = 2048) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.max_entries = max_entries
+        self.max_bytes = 64 * 1024 * 1024
+        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self._bytes = 0
+        self._snapshot_id: int | None = None
+        self._admission = AdmissionBatcher(store.raw_key(store.KEY_CURRENT))
+        self._inflight: dict[tuple[Any, ...], asyncio.Future] = {}
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        now = time.time()
+        try:
+            snapshot_id, verdict = await self._check(scope, now)
+        except (RedisError, OSError, ValueError) as exc:
+            log.warning("response cache bypassed, Redis unavailable: %s", exc)
+            await self.app(scope, receive, send)
+            return
+        if not verdict.allowed:
+            await self._throttled(send, verdict)
+            return
+        scope = {**scope, SCOPE_VERDICT: verdict}
+        if snapshot_id != self._snapshot_id:
+            self._drop_all(snapshot_id)
+        key = cache_key(scope)
+        entry = self._entries.get(key)
+        if entry is not None and entry.snapshot_id == snapshot_id and entry.expires > now:
+            self._entries.move_to_end(key)
+            await self._replay(entry, _header(scope, b"if-none-match"), send)
+            return
+        leader = self._inflight.get(key)
+        if leader is not None:  # the same read is being built right now: wait for it
+            entry = await asyncio.shield(leader)
+            if entry is not None and entry.snapshot_id == snapshot_id:
+                await self._replay(entry, _header(scope, b"if-none-match"), send)
+                return
+        await self._fill(key, scope, receive, send)
+
+    async def _check(self, scope: Scope, now: float) -> tuple[int | None, Verdict]:
+        """The current snapshot id and this request's throttle verdict (one batched round trip)."""
+        rate = current_rate()
+        if rate is None:
+            current, _ = await self._admission.check(None)
+            return current, Verdict(True, 0.0)
+        limit, duration = rate
+        peer = scope.get("client")
+        forwarded = _header(scope, b"x-forwarded-for")
+        ident = client_ident(forwarded.decode("latin-1") if forwarded else None, peer[0] if peer else None)
+        current, count = await self._admission.check(counter_key(ident, now, duration), duration + 1)
+        return current, judge(count or 0, limit, now, duration)
+
+    def _drop_all(self, snapshot_id: int | None) -> None:
+        self._entries.clear()
+        self._bytes = 0
+        self._snapshot_id = snapshot_id
+
+    async def _replay(self, entry: Entry, if_none_match: bytes | None, send: Any) -> None:
+        if etag_matches(entry.etag, if_none_match):
+            headers = [(k, v) for k, v in entry.headers if k in _PASS_ON_304]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+        await send({"type": "http.response.body", "body": entry.body})
+
+    async def _throttled(self, send: Any, verdict: Verdict) -> None:
+        wait = max(1, math.ceil(verdict.wait))
+        body = orjson.dumps({"detail": f"Request was throttled. Expected available in {wait} seconds."})
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(wait).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _fill(self, key: tuple[Any, ...], scope: Scope, receive: Any, send: Any) -> None:
+        """Let Django answer, passing the response through and keeping a cacheable 200.
+
+        The first request of a key leads: identical reads arriving meanwhile wait for its entry
+        instead of all entering Django (no stampede when an entry expires or the snapshot flips).
+        The entry is stored when the last body chunk passes, before it is sent: Django's handler
+        returns only after its clean-up, by when the client may already have asked again.
+        """
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        leading = self._inflight.setdefault(key, future) is future
+        status = 0
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers", ()))
+                message = {**message, "headers": [*headers, (b"x-response-cache", b"miss")]}
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    entry = self._entry(status, headers, b"".join(chunks), time.time())
+                    if entry is not None:
+                        self._store(key, entry)
+                    if leading:
+                        self._settle(key, future, entry)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            if leading:
+                self._settle(key, future, None)
+
+    def _settle(self, key: tuple[Any, ...], future: asyncio.Future, entry: Entry | None) -> None:
+        if not future.done():
+            future.set_result(entry)
+        if self._inflight.get(key) is future:
+            del self._inflight[key]
+
+    def _entry(
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, now: float
+    ) -> Entry | None:
+        if status != 200:
+            return None
+        found = {k.lower(): v for k, v in headers}
+        snapshot = found.get(b"x-snapshot-id")
+        if not snapshot or b"set-cookie" in found:
+            return None
+        if not found.get(b"content-type", b"").startswith(b"application/json"):
+            return None
+        stored = [(k.lower(), v) for k, v in headers if k.lower() != b"x-response-cache"]
+        stored.append((b"x-response-cache", b"hit"))
+        return Entry(int(snapshot), now + ENTRY_TTL, stored, body, found.get(b"etag"))
+
+    def _store(self, key: tuple[Any, ...], entry: Entry) -> None:
+        if entry.snapshot_id != self._snapshot_id:
+            return  # built from another snapshot than the one now current: not worth keeping
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._entries[key] = entry
+        self._bytes += len(entry.body)
+        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= len(evicted.body)
