@@ -86,9 +86,16 @@ def next_snapshot_id() -> int:
 
 
 def publish_snapshot(snapshot: Snapshot) -> None:
-    """Write the snapshot, then flip the current pointer: a reader never sees half of one."""
-    cache.set(KEY_SNAPSHOT.format(id=snapshot.id), snapshot, timeout=SNAPSHOT_KEEP_SECONDS)
+    """Write the snapshot, then flip the current pointer: a reader never sees half of one.
+
+    The current snapshot never expires (however long merges stop); the one it replaces is kept
+    SNAPSHOT_KEEP_SECONDS more for readers that read the old pointer a moment ago.
+    """
+    previous = cache.get(KEY_CURRENT)
+    cache.set(KEY_SNAPSHOT.format(id=snapshot.id), snapshot, timeout=None)
     cache.set(KEY_CURRENT, snapshot.id, timeout=None)
+    if previous is not None and int(previous) != snapshot.id:
+        cache.expire(KEY_SNAPSHOT.format(id=previous), SNAPSHOT_KEEP_SECONDS)
     _memo.put(snapshot)
 
 
