@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import load_sample
 from tokens.merge import merge_sources
-from tokens.merge_pools import pool_d7
+from tokens.merge_pools import POOL_FRESH_SECONDS, POOL_SOURCE_ORDER, pool_d7
 from tokens.records import (
     SOL_MINT,
     USDC_MINT,
@@ -98,10 +98,11 @@ def test_a_pool_reported_by_two_sources_counts_once():
     )
     own = pool("dexscreener", P2, price_usd=1.0, liquidity_usd=100.0, windows={"h24": win(50.0, 1, 2)})
     t = merge(snap("dexscreener", shared_ds, own), snap("geckoterminal", shared_gt)).tokens[TOKEN]
-    assert t.liquidity_usd == pytest.approx(1100.0 + 100.0)  # freshest quote of P1 + P2
+    # Both quotes of P1 are fresh, so DexScreener's (the preferred source) counts, once, plus P2.
+    assert t.liquidity_usd == pytest.approx(1000.0 + 100.0)
     h24 = t.windows["h24"]
-    assert (h24.volume_usd, h24.buys, h24.sells, h24.txns) == (pytest.approx(600.0), 12, 8, 20)
-    assert h24.price_change_pct == 4.0  # the most liquid pool's, freshest quote
+    assert (h24.volume_usd, h24.buys, h24.sells, h24.txns) == (pytest.approx(550.0), 11, 7, 18)
+    assert h24.price_change_pct == 3.0  # the most liquid pool's, preferred quote
     assert [p.address for p in t.pools] == [P1, P2]
     assert t.pools[0].sources == ["dexscreener", "geckoterminal"]
     assert t.sources == ["dexscreener", "geckoterminal"]
@@ -566,20 +567,34 @@ PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[Heal
 @given(source_snapshots(), st.permutations(MINTS))
 def test_property_liquidity_is_the_sum_over_distinct_pools(snaps, universe):
     result = merge_sources(snaps, universe, now=NOW)
+    quotes_by_pool: dict[str, list] = {}
+    for s in snaps.values():
+        for address, q in s.pools.items():
+            quotes_by_pool.setdefault(address, []).append(q)
     for m, t in result.tokens.items():
-        expected: dict[str, float] = {}
-        for s in snaps.values():
-            for address, q in s.pools.items():
-                owns = q.base_mint == m or (q.quote_mint == m and q.base_mint not in (SOL_MINT, USDC_MINT))
-                liq = q.liquidity_usd
-                if owns and liq is not None and 0 < liq < math.inf:
-                    best = expected.get(address)
-                    if (
-                        best is None
-                        or q.fetched_at > best[0]
-                        or (q.fetched_at == best[0] and q.source < best[1])
-                    ):
-                        expected[address] = (q.fetched_at, q.source, liq)
+        expected: dict[str, tuple] = {}
+        for address, quotes in quotes_by_pool.items():
+            q0 = quotes[0]
+            if not (q0.base_mint == m or (q0.quote_mint == m and q0.base_mint not in (SOL_MINT, USDC_MINT))):
+                continue
+            newest = max(q.fetched_at for q in quotes)
+            # The merge's preference: fresh quotes first, DexScreener before GeckoTerminal, then freshest.
+            ordered = sorted(
+                quotes,
+                key=lambda q, newest=newest: (
+                    newest - q.fetched_at > POOL_FRESH_SECONDS,
+                    POOL_SOURCE_ORDER.get(q.source, 9),
+                    -q.fetched_at,
+                    q.source,
+                ),
+            )
+            liqs = [
+                q.liquidity_usd
+                for q in ordered
+                if q.liquidity_usd is not None and 0 < q.liquidity_usd < math.inf
+            ]
+            if liqs:
+                expected[address] = (None, None, liqs[0])
         if expected:
             assert t.liquidity_usd == pytest.approx(sum(v[2] for v in expected.values()))
         assert len({p.address for p in t.pools}) == len(t.pools)
@@ -695,3 +710,15 @@ def test_bench_input_builds_and_merges_quickly_enough_to_be_sane():
     result = merge_sources(sources, universe, now=bench.NOW)
     assert len(result.tokens) == 200
     assert sum(sp.excluded for t in result.tokens.values() for sp in t.by_source.values()) >= 1
+
+
+def test_pool_values_do_not_flap_as_two_sources_take_turns_being_freshest():
+    def merged(ds_at, gt_at):
+        ds = pool("dexscreener", P1, price_usd=1.0, liquidity_usd=1000.0, fetched_at=ds_at)
+        gt = pool("geckoterminal", P1, price_usd=1.004, liquidity_usd=1004.0, fetched_at=gt_at)
+        t = merge(snap("dexscreener", ds), snap("geckoterminal", gt)).tokens[TOKEN]
+        return t.price_usd, t.liquidity_usd
+
+    assert merged(NOW - 5, NOW - 20) == merged(NOW - 20, NOW - 5) == (1.0, 1000.0)
+    # A preferred quote that has gone stale gives way to the fresher one.
+    assert merged(NOW - 500, NOW - 5) == (1.004, 1004.0)

@@ -2,7 +2,9 @@
 
 Rules (see also tokens/merge.py):
 - A pool reported by several sources is one pool. Numbers (prices, liquidity, window stats) come from the
-  most recently fetched quote that has them (ties: source name); names, symbols and the icon from the first
+  preferred source's quote (POOL_SOURCE_ORDER) among those fetched within POOL_FRESH_SECONDS of the
+  freshest, so values do not flap between two sources' slightly different figures as their rotating
+  refreshes interleave; a staler quote only fills what fresher ones lack; names, symbols and the icon from the first
   source by name that has them; the dex slug is the most specific one reported ("raydium-clmm" over
   "raydium"), so neither flaps between refreshes.
 - If sources disagree on which side is the base, the pool keeps the orientation whose base is not a
@@ -22,6 +24,8 @@ from tokens.dexes import protocol_name
 from tokens.records import REFERENCE_MINTS, WINDOWS, Candle, PoolQuote, PoolView, SourceSnapshot, WindowStats
 
 WEEK_SECONDS = 7 * 86400
+POOL_SOURCE_ORDER = {"dexscreener": 0, "geckoterminal": 1}
+POOL_FRESH_SECONDS = 90.0
 INF = float("inf")
 
 
@@ -56,10 +60,10 @@ class MergedPool:
     created_at: float | None
     windows: dict[str, WindowStats]  # WINDOWS, plus "d7" when the pool has daily candles
     sources: list[str]
-    quotes: list[PoolQuote]  # freshest first, all in this orientation
+    quotes: list[PoolQuote]  # preferred first (see module docstring), all in this orientation
 
     def price_for(self, is_base: bool, excluded: Iterable[str] = ()) -> float | None:
-        """The token's price in this pool, from the freshest quote of a source not in `excluded`."""
+        """The token's price in this pool, from the preferred quote of a source not in `excluded`."""
         if not excluded:
             return self.base_price if is_base else self.quote_price
         for q in self.quotes:
@@ -134,7 +138,13 @@ def _from_one(address: str, q: PoolQuote) -> MergedPool:
 def _from_several(address: str, quotes: list[PoolQuote]) -> MergedPool:
     base_mint, quote_mint = _orientation(quotes)
     by_name = [q if q.base_mint == base_mint else _flipped(q) for q in quotes]  # indexed in name order
-    quotes = sorted(by_name, key=lambda q: (-(q.fetched_at or 0.0), q.source))
+    newest = max(q.fetched_at or 0.0 for q in by_name)
+
+    def preference(q: PoolQuote) -> tuple:
+        stale = newest - (q.fetched_at or 0.0) > POOL_FRESH_SECONDS
+        return (stale, POOL_SOURCE_ORDER.get(q.source, 9), -(q.fetched_at or 0.0), q.source)
+
+    quotes = sorted(by_name, key=preference)
     return MergedPool(
         address=address,
         dex_id=max((q.dex_id for q in by_name), key=len),
