@@ -1,3 +1,9 @@
 """WebSocket URL routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from realtime.consumers import TokenStreamConsumer
+
+websocket_urlpatterns = [
+    path("ws/tokens/", TokenStreamConsumer.as_asgi()),
+]

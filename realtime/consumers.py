@@ -1,0 +1,322 @@
+"""TokenStreamConsumer: the /ws/tokens/ WebSocket (API.md §4) — subscriptions, batches, resume.
+
+Group messages reach a consumer through its process's GroupRelay (realtime/relay.py), which calls
+`deliver()`; the consumer has no channel of its own. Delivery rule (never the same event twice):
+while subscribed to `all` a connection is a member of tokens.all only; otherwise of tokens.alerts
+(if asked) and token.<mint> per subscribed mint, and alert events arriving through token.<mint>
+are skipped when it also takes `alerts`. Frames of tokens.all / tokens.alerts are sent exactly as
+the publisher serialised them; a refresh's per-token messages are joined into one frame after a
+short window. While a client command runs (a subscribe's snapshot, a resume's replay) live
+deliveries are held, then sent, minus the events a replay already sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from redis.exceptions import RedisError
+
+from realtime import eventlog, protocol
+from realtime.backpressure import write_backlog
+from realtime.protocol import GROUP_ALERTS, GROUP_ALL, Command, ProtocolError, token_group
+from realtime.relay import group_relay
+from realtime.snapshots import snapshot_tokens_json
+from tokens import metrics
+
+log = logging.getLogger(__name__)
+
+CLOSE_TOO_SLOW = 4008
+# A connection whose unsent bytes exceed this when the next frame is due is too slow.
+SLOW_CLIENT_BACKLOG_BYTES = 1024 * 1024
+# Replay pages wait until the backlog is below this, for at most REPLAY_DRAIN_SECONDS.
+REPLAY_LOW_WATER_BYTES = 256 * 1024
+REPLAY_DRAIN_SECONDS = 10.0
+REPLAY_PAGE = 500
+SEND_TIMEOUT_SECONDS = 5.0  # for servers whose send() waits for the socket
+TOKEN_BATCH_WINDOW_SECONDS = 0.05
+
+
+class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
+    # Not a configured alias: no per-connection channel (and receive loop); see GroupRelay.
+    channel_layer_alias = "realtime.relay-only"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.all = False
+        self.alerts = False
+        self.tokens: set[str] = set()
+        self.joined: set[str] = set()
+        self.replayed_upto = 0  # live events with seq <= this were sent by a resume
+        self.pending: list[tuple[int, str]] = []  # per-token events waiting for their batch frame
+        self.pending_refresh: int | None = None
+        self.pending_committed_at: float | None = None
+        self.flush_timer: asyncio.TimerHandle | None = None
+        self.held: list[dict[str, Any]] | None = None  # live deliveries held during a command
+        self.accepted = False
+        self.closing = False
+        self.too_slow = False
+
+    async def connect(self) -> None:
+        await self.accept()
+        self.accepted = True
+        metrics.ws_connected()
+        try:
+            seq = await eventlog.current_seq()
+        except RedisError:
+            log.warning("welcome without seq: Redis unavailable")
+            seq = 0
+        await self.send_text(protocol.welcome_frame(seq))
+
+    async def disconnect(self, code: int) -> None:
+        self.closing = True
+        self._drop_pending()
+        self._leave_groups(set(self.joined))
+        if self.accepted:
+            metrics.ws_disconnected(CLOSE_TOO_SLOW if self.too_slow else code)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # As AsyncConsumer.dispatch minus aclose_old_connections(): this consumer never touches
+        # the database, and a thread hop per message per client would serialise the fan-out.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        return orjson.loads(text_data)
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        return orjson.dumps(content).decode()
+
+    # --- client -> server ---------------------------------------------------------------------
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        if self.closing:
+            return
+        self.held = []
+        try:
+            command = await self._parse(text_data, bytes_data)
+            await self._handle(command)
+        except ProtocolError as exc:
+            await self.send_text(protocol.error_frame(exc.code, exc.message))
+        except RedisError:
+            log.warning("Redis error while handling a client message", exc_info=True)
+            await self.send_text(
+                protocol.error_frame(protocol.UNAVAILABLE, "Temporarily unavailable; retry.")
+            )
+        finally:
+            await self._release_held()
+
+    async def _release_held(self) -> None:
+        """Send what arrived during the command, in order (arrivals meanwhile queue behind)."""
+        while self.held:
+            await self._deliver_now(self.held.pop(0))
+        self.held = None
+
+    async def _parse(self, text_data: str | None, bytes_data: bytes | None) -> Command:
+        if text_data is None:
+            raise ProtocolError(protocol.BAD_REQUEST, "Binary frames are not supported; send JSON text.")
+        if len(text_data) > protocol.MAX_FRAME_BYTES or len(text_data.encode()) > protocol.MAX_FRAME_BYTES:
+            raise ProtocolError(protocol.MESSAGE_TOO_LARGE, "Frames are limited to 64 KiB.")
+        try:
+            content = await self.decode_json(text_data)
+        except orjson.JSONDecodeError:
+            raise ProtocolError(protocol.INVALID_JSON, "Malformed JSON.") from None
+        return protocol.parse_command(content)
+
+    async def _handle(self, command: Command) -> None:
+        if command.action == "ping":
+            await self.send_text(protocol.PONG_FRAME)
+        elif command.action == "resume":
+            await self._resume(command.since)
+        elif command.action == "subscribe":
+            await self._subscribe(command)
+        else:
+            self.all = self.all and not command.all
+            self.alerts = self.alerts and not command.alerts
+            self.tokens.difference_update(command.tokens)
+            await self._sync_groups()
+
+    async def _subscribe(self, command: Command) -> None:
+        new = [m for m in command.tokens if m not in self.tokens]
+        if len(self.tokens) + len(new) > protocol.MAX_TOKEN_SUBSCRIPTIONS:
+            raise ProtocolError(
+                protocol.TOO_MANY_SUBSCRIPTIONS,
+                f"At most {protocol.MAX_TOKEN_SUBSCRIPTIONS} token subscriptions per connection "
+                f"({len(self.tokens)} held, {len(new)} more asked).",
+            )
+        self.all |= command.all
+        self.alerts |= command.alerts
+        self.tokens.update(new)
+        await self._sync_groups()
+        seq = await eventlog.current_seq()  # before the snapshot: it holds at least these events
+        tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
+            None if command.all else list(command.tokens)
+        )
+        await self.send_text(protocol.snapshot_frame(seq, tokens_json))
+
+    def _wanted_groups(self) -> set[str]:
+        if self.all:
+            return {GROUP_ALL}
+        wanted = {token_group(m) for m in self.tokens}
+        if self.alerts:
+            wanted.add(GROUP_ALERTS)
+        return wanted
+
+    async def _sync_groups(self) -> None:
+        wanted = self._wanted_groups()
+        relay = group_relay()
+        for group in sorted(wanted - self.joined):
+            await relay.join(group, self)
+            self.joined.add(group)
+        self._leave_groups(self.joined - wanted)
+
+    def _leave_groups(self, groups: set[str]) -> None:
+        relay = group_relay()
+        for group in groups:
+            relay.leave(group, self)
+            self.joined.discard(group)
+
+    # --- resume ---------------------------------------------------------------------------------
+
+    def _wants(self, entry: eventlog.LogEntry) -> bool:
+        return self.all or (self.alerts and entry.alert) or entry.mint in self.tokens
+
+    async def _resume(self, since: int) -> None:
+        """Replay this connection's events with seq > since from the log, in order. Live deliveries
+        are held meanwhile (see receive); afterwards live events already replayed are dropped."""
+        self._drop_pending()  # all of them are in the log, so the replay covers them
+        self.replayed_upto = max(self.replayed_upto, since)  # the client has those
+        try:
+            async for entries in eventlog.replay(since, REPLAY_PAGE):
+                texts = [e.text for e in entries if self._wants(e)]
+                if texts and not await self._send_replay(protocol.batch_frame(texts)):
+                    return
+                self.replayed_upto = max(self.replayed_upto, entries[-1].seq)
+        except eventlog.ResyncRequired as exc:
+            await self.send_text(protocol.resync_frame(exc.seq))
+
+    async def _send_replay(self, text: str) -> bool:
+        """Send one replay page once the connection has drained below the low-water mark."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REPLAY_DRAIN_SECONDS
+        while (backlog := write_backlog(self.base_send) or 0) > REPLAY_LOW_WATER_BYTES:
+            if loop.time() > deadline or self.closing:
+                await self._close_slow(backlog)
+                return False
+            await asyncio.sleep(0.05)
+        await self.send_text(text)
+        return not self.closing
+
+    # --- group messages (server -> client) -------------------------------------------------------
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        """Called by the relay for every message of a group this connection is in."""
+        if self.closing:
+            return
+        if self.held is not None:
+            self.held.append(message)
+            return
+        await self._deliver_now(message)
+
+    async def _deliver_now(self, message: dict[str, Any]) -> None:
+        if message["type"] == "stream.batch":
+            await self.stream_batch(message)
+        elif message["type"] == "stream.token":
+            await self.stream_token(message)
+
+    async def stream_batch(self, message: dict[str, Any]) -> None:
+        """A refresh's batch for tokens.all or tokens.alerts, already serialised."""
+        if self.closing:
+            return
+        if message["group"] == GROUP_ALL:
+            if not self.all:
+                return
+        elif self.all or not self.alerts:
+            return
+        seqs = message["seqs"]
+        text = message["text"]
+        if seqs and seqs[0] <= self.replayed_upto:  # rare: right after a resume
+            events = [e for e in orjson.loads(text)["events"] if e["seq"] > self.replayed_upto]
+            if not events:
+                return
+            text = protocol.batch_frame(orjson.dumps(e).decode() for e in events)
+        await self.send_text(text)
+        metrics.ws_fanout(message.get("committed_at"))
+
+    async def stream_token(self, message: dict[str, Any]) -> None:
+        """One mint's events of a refresh; gathered with the refresh's other mints into one frame."""
+        if self.closing or self.all or message["mint"] not in self.tokens:
+            return
+        if self.pending and message["refresh"] != self.pending_refresh:
+            await self._flush_pending()
+        for seq, alert, text in zip(message["seqs"], message["alerts"], message["events"], strict=True):
+            if (alert and self.alerts) or seq <= self.replayed_upto:
+                continue
+            self.pending.append((seq, text))
+        self.pending_refresh = message["refresh"]
+        self.pending_committed_at = message.get("committed_at")
+        if self.pending and self.flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self.flush_timer = loop.call_later(TOKEN_BATCH_WINDOW_SECONDS, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self.flush_timer = None
+        self._flush_task = asyncio.ensure_future(self._flush_pending())
+
+    async def _flush_pending(self) -> None:
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+        events, self.pending = sorted(self.pending), []
+        if events and not self.closing:
+            await self.send_text(protocol.batch_frame(text for _, text in events))
+            metrics.ws_fanout(self.pending_committed_at)
+
+    def _drop_pending(self) -> None:
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+        self.pending = []
+
+    # --- sending, with the slow-client policy ------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        """Send one frame unless the connection is closing; a client whose unsent backlog has
+        grown past SLOW_CLIENT_BACKLOG_BYTES (or whose send blocks) is closed with 4008."""
+        if self.closing:
+            return
+        backlog = write_backlog(self.base_send)
+        if backlog is not None:  # daphne: send() only queues; the backlog tells a slow client
+            if backlog > SLOW_CLIENT_BACKLOG_BYTES:
+                await self._close_slow(backlog)
+                return
+            await self.send(text_data=text)
+        else:
+            try:
+                async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                    await self.send(text_data=text)
+            except TimeoutError:
+                await self._close_slow(None)
+                return
+        metrics.ws_sent(text)
+
+    async def _close_slow(self, backlog: int | None) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.too_slow = True
+        self._drop_pending()
+        log.warning("closing slow WebSocket client %s (backlog=%s bytes)", self.scope.get("client"), backlog)
+        self._leave_groups(set(self.joined))
+        await self.close(code=CLOSE_TOO_SLOW, reason="client too slow: outgoing backlog limit reached")

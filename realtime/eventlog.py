@@ -1,0 +1,212 @@
+"""Owns the realtime Redis keys: the event seq counter, the replay log and the alert state.
+
+Key families (under django-redis's KEY_PREFIX, see tokens.store.raw_key):
+  events:seq          INCRBY counter; its value is the seq of the newest logged event. Created
+                      (Redis new or wiped) at the current time in ms, so seqs keep increasing
+                      across a Redis that lost its data: clients see a gap and resync instead of
+                      taking new events for old ones (a refresh has far fewer events than 1/ms).
+  events:log          stream, one entry per event, entry id "<seq>-0", fields m (mint),
+                      a ("1" for an alert), e (the event's JSON text)
+  events:log:times    sorted set: first seq of each refresh, scored by its time in ms (for trimming)
+  events:alert-state  hash: mint -> JSON [reference_price_usd, spiking]
+
+`append()` numbers a refresh's events, logs them, trims the log and saves the alert state in one
+Lua script, so the counter, the log and the state never disagree: either the whole refresh is
+logged (a contiguous block of seqs) or nothing is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.conf import settings
+from redis import asyncio as aioredis
+
+from realtime.events import AlertState
+from tokens.store import raw_key, raw_redis
+
+KEY_SEQ = "events:seq"
+KEY_LOG = "events:log"
+KEY_LOG_TIMES = "events:log:times"
+KEY_ALERT_STATE = "events:alert-state"
+
+# A memory ceiling only: time-based trimming normally keeps the log far below it.
+LOG_MAX_ENTRIES = 1_000_000
+
+_APPEND_LUA = """
+local n = tonumber(ARGV[1])
+local keep_ms = tonumber(ARGV[2])
+local max_len = tonumber(ARGV[3])
+local n_set = tonumber(ARGV[4])
+local n_del = tonumber(ARGV[5])
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local stored = redis.call('GET', KEYS[1])
+local counter = tonumber(stored or '0')
+local tail = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #tail > 0 then
+  local logged = tonumber(string.match(tail[1][1], '^(%d+)'))
+  if logged > counter then redis.call('SET', KEYS[1], logged) end
+elseif not stored then
+  redis.call('SET', KEYS[1], string.format('%d', now_ms))
+end
+local last = redis.call('INCRBY', KEYS[1], n)
+local first = last - n + 1
+local i = 6
+for k = 0, n - 1 do
+  local seq = string.format('%d', first + k)
+  redis.call('XADD', KEYS[2], seq .. '-0', 'm', ARGV[i], 'a', ARGV[i + 1], 'e', ARGV[i + 2] .. seq .. ARGV[i + 3])
+  i = i + 4
+end
+if n > 0 then redis.call('ZADD', KEYS[3], now_ms, first) end
+local oldest_kept = redis.call('ZRANGEBYSCORE', KEYS[3], now_ms - keep_ms, '+inf', 'LIMIT', 0, 1)
+if #oldest_kept > 0 then
+  redis.call('XTRIM', KEYS[2], 'MINID', oldest_kept[1] .. '-0')
+else
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', 0)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now_ms - keep_ms))
+redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', max_len)
+for k = 0, n_set - 1 do
+  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+for k = 0, n_del - 1 do
+  redis.call('HDEL', KEYS[4], ARGV[i])
+  i = i + 1
+end
+return first
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvent:
+    """An event's JSON split around its seq: the text is head + str(seq) + tail."""
+
+    mint: str
+    alert: bool
+    head: bytes
+    tail: bytes
+
+    def text(self, seq: int) -> str:
+        return (self.head + str(seq).encode() + self.tail).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    seq: int
+    mint: str
+    alert: bool
+    text: str
+
+
+def _keys() -> list[str]:
+    return [raw_key(KEY_SEQ), raw_key(KEY_LOG), raw_key(KEY_LOG_TIMES), raw_key(KEY_ALERT_STATE)]
+
+
+def keep_seconds() -> int:
+    """How long the replay log keeps events (EVENT_LOG_SECONDS; API.md promises at least 15 min)."""
+    return int(settings.EVENT_LOG_SECONDS)
+
+
+# --- writes (sync: called by the merge task) -----------------------------------------------------
+
+
+def load_alert_states() -> dict[str, AlertState]:
+    raw = raw_redis().hgetall(raw_key(KEY_ALERT_STATE))
+    states: dict[str, AlertState] = {}
+    for mint, value in raw.items():
+        reference, spiking = orjson.loads(value)
+        states[mint.decode() if isinstance(mint, bytes) else mint] = AlertState(reference, bool(spiking))
+    return states
+
+
+def append(events: list[EncodedEvent], states: Mapping[str, AlertState], forgotten: Iterable[str]) -> int:
+    """Log `events` under a fresh contiguous block of seqs and save the alert state; returns the
+    first seq of the block (the next seq when there are no events). Raises RedisError."""
+    forgotten = list(forgotten)
+    args: list[Any] = [len(events), keep_seconds() * 1000, LOG_MAX_ENTRIES, len(states), len(forgotten)]
+    for event in events:
+        args += [event.mint, "1" if event.alert else "0", event.head, event.tail]
+    for mint, state in states.items():
+        args += [mint, orjson.dumps([state.reference_price_usd, state.spiking])]
+    args += forgotten
+    script = raw_redis().register_script(_APPEND_LUA)
+    return int(script(keys=_keys(), args=args))
+
+
+def current_seq_sync() -> int:
+    return int(raw_redis().get(raw_key(KEY_SEQ)) or 0)
+
+
+# --- reads (async: called by consumers) ----------------------------------------------------------
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+
+
+def async_client() -> aioredis.Redis:
+    """One asyncio Redis client per event loop (daphne has one; tests have one per test)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=32, timeout=10, socket_connect_timeout=2, socket_timeout=5
+        )
+        client = aioredis.Redis.from_pool(pool)
+        _clients[loop] = client
+    return client
+
+
+async def close_async_client() -> None:
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+async def current_seq() -> int:
+    return int(await async_client().get(raw_key(KEY_SEQ)) or 0)
+
+
+async def read_after(since: int, count: int) -> list[LogEntry]:
+    """Up to `count` logged events with seq > since, oldest first."""
+    rows = await async_client().xrange(raw_key(KEY_LOG), min=f"{since + 1}-0", max="+", count=count)
+    return [
+        LogEntry(
+            seq=int(entry_id.split(b"-", 1)[0]),
+            mint=fields[b"m"].decode(),
+            alert=fields[b"a"] == b"1",
+            text=fields[b"e"].decode(),
+        )
+        for entry_id, fields in rows
+    ]
+
+
+class ResyncRequired(Exception):
+    """The log no longer reaches back to the asked seq (or it is ahead of the counter)."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"resync required at seq {seq}")
+        self.seq = seq
+
+
+async def replay(since: int, page: int) -> AsyncIterator[list[LogEntry]]:
+    """Every logged event with seq > since, in pages of `page`, oldest first, up to the newest
+    (including any logged meanwhile). Raises ResyncRequired when that cannot be complete."""
+    head = await current_seq()
+    if since > head:
+        raise ResyncRequired(head)
+    if since == head:
+        return
+    entries = await read_after(since, page)
+    if not entries or entries[0].seq != since + 1:  # trimmed away: the log no longer reaches back
+        raise ResyncRequired(head)
+    while entries:
+        yield entries
+        if len(entries) < page:
+            return
+        entries = await read_after(entries[-1].seq, page)

@@ -1,0 +1,187 @@
+"""Publishes a refresh's change events: numbers and logs them, then fans them out to the groups.
+
+Called from sync code (the merge task). Order per refresh: diff (pure) -> one Lua script allocates
+a contiguous block of seqs, appends the events to the replay log and saves the alert state -> one
+channel-layer message per group (tokens.all, tokens.alerts, token.<mint>) carrying the events'
+JSON text, serialised once here. Nothing is fanned out unless it is in the log, and a Redis or
+channel-layer failure is logged, never raised into the merge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+import orjson
+from channels.layers import get_channel_layer
+from django.db import DatabaseError
+from redis.exceptions import RedisError
+
+from realtime import eventlog
+from realtime.eventlog import EncodedEvent
+from realtime.events import Thresholds, diff_snapshots, is_alert
+from realtime.protocol import GROUP_ALERTS, GROUP_ALL, batch_frame, token_group
+from tokens.records import Snapshot
+
+log = logging.getLogger(__name__)
+
+FAN_OUT_TIMEOUT_SECONDS = 15.0
+# token.<mint> group messages in flight at once (each is a few Redis round trips).
+TOKEN_GROUP_CONCURRENCY = 16
+
+
+def thresholds_from_settings() -> Thresholds:
+    """The admin's AlertSettings as Thresholds; the defaults when the database does not answer."""
+    from tokens.models import AlertSettings
+
+    try:
+        current = AlertSettings.get_solo()
+    except DatabaseError:
+        log.exception("alert settings unreadable; using default thresholds")
+        return Thresholds()
+    return Thresholds(
+        price_change_pct=float(current.price_change_threshold_pct),
+        volume_spike_pct=float(current.volume_spike_threshold_pct),
+    )
+
+
+def encode_event(event: dict[str, Any]) -> EncodedEvent:
+    """Split an event's JSON around its seq so the text is built once, whatever seq it gets."""
+    rest = orjson.dumps({k: v for k, v in event.items() if k != "type"})
+    head = b'{"type":' + orjson.dumps(event["type"]) + b',"seq":'
+    tail = b"}" if rest == b"{}" else b"," + rest[1:]
+    return EncodedEvent(mint=event["token_address"], alert=is_alert(event), head=head, tail=tail)
+
+
+def publish_changes(previous: Snapshot | None, current: Snapshot, thresholds: Thresholds) -> list[dict]:
+    """Diff, log and fan out one refresh; returns its events with their seqs ([] when nothing
+    changed or Redis failed, in which case nothing was sent either)."""
+    try:
+        states = eventlog.load_alert_states()
+    except RedisError:
+        log.exception("alert state unreadable; events of snapshot %d not published", current.id)
+        return []
+    diff = diff_snapshots(previous, current, thresholds, states)
+    if not (diff.events or diff.states or diff.forgotten):
+        return []
+    encoded = [encode_event(event) for event in diff.events]
+    try:
+        first = eventlog.append(encoded, diff.states, diff.forgotten)
+    except RedisError:
+        log.exception("event log write failed; %d events of snapshot %d dropped", len(encoded), current.id)
+        return []
+    events = [{"type": e["type"], "seq": first + i, **e} for i, e in enumerate(diff.events)]
+    if encoded:
+        messages = group_messages(first, encoded, committed_at=current.generated_at)
+        try:
+            _fan_out_loop.run(_send_groups(messages), FAN_OUT_TIMEOUT_SECONDS)
+        except Exception:
+            log.exception(
+                "fan-out of seqs %d..%d failed (clients can resume)", first, first + len(encoded) - 1
+            )
+    return events
+
+
+def group_messages(
+    first: int, encoded: list[EncodedEvent], committed_at: float | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The channel-layer messages of one refresh: one per group, in seq order within each.
+    `committed_at` (the snapshot's generated_at) lets consumers observe fan-out latency."""
+    texts = [e.text(first + i) for i, e in enumerate(encoded)]
+    seqs = list(range(first, first + len(encoded)))
+    messages: list[tuple[str, dict[str, Any]]] = [
+        (
+            GROUP_ALL,
+            {
+                "type": "stream.batch",
+                "group": GROUP_ALL,
+                "seqs": seqs,
+                "text": batch_frame(texts),
+                "committed_at": committed_at,
+            },
+        )
+    ]
+    alert_idx = [i for i, e in enumerate(encoded) if e.alert]
+    if alert_idx:
+        alert_batch = {
+            "type": "stream.batch",
+            "group": GROUP_ALERTS,
+            "seqs": [seqs[i] for i in alert_idx],
+            "text": batch_frame(texts[i] for i in alert_idx),
+            "committed_at": committed_at,
+        }
+        messages.append((GROUP_ALERTS, alert_batch))
+    by_mint: dict[str, list[int]] = {}
+    for i, e in enumerate(encoded):
+        by_mint.setdefault(e.mint, []).append(i)
+    for mint, idx in by_mint.items():
+        token_batch = {
+            "type": "stream.token",
+            "group": token_group(mint),
+            "mint": mint,
+            "refresh": first,
+            "seqs": [seqs[i] for i in idx],
+            "alerts": [encoded[i].alert for i in idx],
+            "events": [texts[i] for i in idx],
+            "committed_at": committed_at,
+        }
+        messages.append((token_group(mint), token_batch))
+    return messages
+
+
+async def _send_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    semaphore = asyncio.Semaphore(TOKEN_GROUP_CONCURRENCY)
+
+    async def send(group: str, message: dict[str, Any]) -> None:
+        async with semaphore:
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                log.exception("group_send to %s failed", group)
+
+    # tokens.all first: it is the largest audience; the per-token groups follow concurrently.
+    await send(*messages[0])
+    await asyncio.gather(*(send(group, message) for group, message in messages[1:]))
+
+
+class _FanOutLoop:
+    """A private event loop in a daemon thread, reused by every publish of this process.
+
+    The channel layer keeps its Redis pools per event loop, so one long-lived loop keeps one pool
+    (instead of a new loop, pool and connections per refresh with async_to_sync). It is recreated
+    after a fork (Celery's prefork children) and whenever its thread has died.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def _ensure(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            alive = self._thread is not None and self._thread.is_alive()
+            if self._loop is None or self._pid != os.getpid() or not alive:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="realtime-fan-out", daemon=True)
+                thread.start()
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
+            return self._loop
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self._ensure())
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+
+_fan_out_loop = _FanOutLoop()
