@@ -36,18 +36,28 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 redis: $(VENV)/.installed
 	@$(PY) -m tokens.redis_check "$(REDIS_URL)"
 
+# Every process of the stack writes its Prometheus metrics here; /metrics aggregates them. It is
+# emptied before each start (README "Operations").
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/run/prometheus
+
 run: $(VENV)/.installed redis
 	@mkdir -p run
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@mkdir -p "$(PROMETHEUS_MULTIPROC_DIR)" && rm -f "$(PROMETHEUS_MULTIPROC_DIR)"/*.db
 	@echo "Serving http://127.0.0.1:$(PORT)/ (upstream: $(UPSTREAM)); Ctrl-C stops everything."
-	$(VENV)/bin/honcho start -f Procfile $(PROCESSES)
+	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" $(VENV)/bin/honcho start -f Procfile $(PROCESSES)
 
 test: $(VENV)/.installed-dev redis
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev redis
 	$(PY) bench/run_all.py
+
+# Soak: the whole stack (2 web processes, a worker, beat, the replay upstream with moving prices and
+# periodic faults) under 500 WebSocket clients and 200 REST req/s; SOAK_ARGS="--minutes 3" shortens it.
+soak: $(VENV)/.installed-dev redis
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

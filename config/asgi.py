@@ -10,13 +10,15 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.metrics import HttpMetricsMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from tokens.api.cache import TokenResponseCache  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Repeated GET /api/tokens/… reads are answered from a per-process cache (tokens/api/cache.py).
-        "http": TokenResponseCache(django_asgi_app),
+        # Repeated GET /api/tokens/… reads are answered from a per-process cache (tokens/api/cache.py);
+        # every request, cached or not, is timed by route and status (config/metrics.py).
+        "http": HttpMetricsMiddleware(TokenResponseCache(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

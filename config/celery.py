@@ -14,6 +14,9 @@ app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Logging from Django's LOGGING, task metrics, optional worker metrics port (config/celery_signals.py).
+import config.celery_signals  # noqa: E402,F401
+
 
 @app.on_after_finalize.connect
 def schedule_refreshes(sender: Celery, **kwargs) -> None:

@@ -19,8 +19,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured(
-        "DJANGO_DEBUG is false but DJANGO_SECRET_KEY is the development key: "
-        "set DJANGO_SECRET_KEY to a long random value before running in production."
+        "Refusing to start: DJANGO_DEBUG is false but DJANGO_SECRET_KEY is the development key. "
+        "Set DJANGO_SECRET_KEY to a long random value (e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`) before running in production."
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Failed admin logins are counted per client address; past the limit the login answers 429.
+    "config.login_throttle.admin_login_throttle",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,10 +93,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Production: hashed, compressed files from `collectstatic` (cached forever by browsers); the
+    # development server and tests read the app directories as they are.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if DEBUG
+        else "config.static_storage.ManifestStaticFilesStorage"
+    },
 }
 
 # --- Redis: cache (snapshots, locks, rate-limit state), Celery broker, channel layer ---------------
@@ -114,8 +123,9 @@ CACHES = {
     }
 }
 
-# Channel layer (README "Realtime"): "redis" = channels_redis's RedisChannelLayer (default: measured
-# faster for fan-out to thousands of sockets, see bench/bench_ws.py), "pubsub" = RedisPubSubChannelLayer.
+# Channel layer (README "Realtime"): "redis" = channels_redis's RedisChannelLayer (default: per-process
+# inbox in Redis, so a short Redis or web-process hiccup loses nothing; fan-out measured as fast as
+# pub/sub, see bench/bench_ws.py), "pubsub" = channels_redis's RedisPubSubChannelLayer (at-most-once).
 CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="redis")
 if CHANNEL_LAYER not in ("redis", "pubsub"):
     raise ImproperlyConfigured(f'CHANNEL_LAYER must be "redis" or "pubsub", not {CHANNEL_LAYER!r}.')
@@ -123,7 +133,13 @@ CHANNEL_LAYERS = {
     "default": (
         {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            # redis-py's default 5 s socket timeout equals the layer's 5 s BZPOPMIN, so an idle
+            # receive loop would fail with TimeoutError now and then: reads here wait 15 s.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 5}],
+                "capacity": 1000,
+                "expiry": 60,
+            },
         }
         if CHANNEL_LAYER == "redis"
         else {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
@@ -213,16 +229,44 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^metrics$"]
+    SESSION_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"
 
+# Admin login throttle (config/login_throttle.py): failures per client address before a lockout.
+ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
+ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=900)
+
+# --- Operations: /metrics access (config/metrics.py) and logging --------------------------------
+# Addresses or networks allowed to read /metrics (empty: any). In production the default is the
+# loopback and private ranges, so a Prometheus on the internal network can scrape but the public
+# cannot (behind a proxy, REMOTE_ADDR is the X-Forwarded-For the proxy sets).
+_PRIVATE_NETWORKS = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[] if DEBUG else _PRIVATE_NETWORKS)
+# When set, /metrics also requires `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# One line per event; LOG_FORMAT=json: one JSON object per line with the message's key=value
+# pairs as fields (config/log_format.py). Worker and beat apply the same dict (config/celery_signals.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f'LOG_FORMAT must be "text" or "json", not {LOG_FORMAT!r}.')
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"},
+        "json": {"()": "config.log_format.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "text"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces Django's default DEBUG-only console handler, which would print each line twice.
+        "django": {"handlers": [], "level": "INFO"},
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # Celery's per-task "received"/"succeeded" lines repeat what the tasks log themselves.
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }

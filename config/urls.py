@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.metrics import metrics_view
 from realtime.views import screener
 
 urlpatterns = [
@@ -10,5 +11,6 @@ urlpatterns = [
     # REST API, /api/health/, /api/schema/ and /api/docs/ (tokens/api/urls.py).
     path("api/", include("tokens.api.urls")),
     # Other routes (the live page at "", /metrics) are added below by their owners.
+    path("metrics", metrics_view, name="metrics"),  # Prometheus scrape (config/metrics.py)
     path("", screener, name="screener"),
 ]

@@ -49,6 +49,14 @@ class GroupRelay:
         self._membership = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def close(self) -> None:
+        """Stop the relay's loops (tests; a web process keeps its relay for its whole life)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
     async def _ensure_channel(self) -> str:
         async with self._ready:
             if self.channel is None:
@@ -146,6 +154,13 @@ def group_relay() -> GroupRelay:
         relay = _relays[loop] = GroupRelay()
         tune_gc_for_fan_out()
     return relay
+
+
+async def close_relay() -> None:
+    """Stop and forget the running loop's relay (tests, before their event loop closes)."""
+    relay = _relays.pop(asyncio.get_running_loop(), None)
+    if relay is not None:
+        await relay.close()
 
 
 def tune_gc_for_fan_out() -> None:

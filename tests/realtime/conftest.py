@@ -18,11 +18,23 @@ from channels.testing import WebsocketCommunicator
 from realtime import eventlog
 from realtime.events import Thresholds
 from realtime.publish import publish_changes
+from realtime.relay import close_relay
 from tokens import store
 from tokens.records import Snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = b"http://testserver"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel-layer instance per test: RedisChannelLayer keeps its receive state (lock,
+    buffers, counters) per instance, not per event loop, and every test runs its own loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +71,8 @@ async def ws():
     yield open_client
     for comm in opened:
         with contextlib.suppress(Exception):
-            await comm.disconnect(timeout=0.3)  # channels-redis may linger in BZPOPMIN
+            await comm.disconnect(timeout=0.3)
+    await close_relay()
     await eventlog.close_async_client()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from channels.layers import get_channel_layer
 
 from realtime.relay import GroupRelay
@@ -20,14 +21,28 @@ class Member:
         self.got.append(message)
 
 
+@pytest.fixture
+async def relays():
+    """New relays for a test, stopped before its event loop closes."""
+    made: list[GroupRelay] = []
+
+    def make() -> GroupRelay:
+        made.append(GroupRelay())
+        return made[-1]
+
+    yield make
+    for relay in made:
+        await relay.close()
+
+
 async def wait_until(predicate, timeout=5.0):
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.01)
 
 
-async def test_members_get_group_messages_and_a_failing_one_harms_nobody():
-    relay = GroupRelay()
+async def test_members_get_group_messages_and_a_failing_one_harms_nobody(relays):
+    relay = relays()
     good, bad, other = Member(), Member(fail=True), Member()
     await relay.join("tokens.all", bad)
     await relay.join("tokens.all", good)
@@ -40,7 +55,7 @@ async def test_members_get_group_messages_and_a_failing_one_harms_nobody():
     assert other.got == []
 
 
-async def test_the_process_joins_the_layer_group_once_and_leaves_with_the_last_member(monkeypatch):
+async def test_the_process_joins_the_layer_group_once_and_leaves_with_the_last_member(monkeypatch, relays):
     layer = get_channel_layer()
     calls: list[tuple[str, str]] = []
     real_add, real_discard = layer.group_add, layer.group_discard
@@ -55,7 +70,7 @@ async def test_the_process_joins_the_layer_group_once_and_leaves_with_the_last_m
 
     monkeypatch.setattr(layer, "group_add", add, raising=False)
     monkeypatch.setattr(layer, "group_discard", discard, raising=False)
-    relay = GroupRelay()
+    relay = relays()
     members = [Member() for _ in range(50)]
     await asyncio.gather(*(relay.join("token.X", m) for m in members))
     assert calls == [("add", "token.X")]
@@ -68,22 +83,26 @@ async def test_the_process_joins_the_layer_group_once_and_leaves_with_the_last_m
     assert calls[-1] == ("discard", "token.X") and "token.X" not in relay.members
 
 
-async def test_a_member_that_was_garbage_collected_drops_out():
-    relay = GroupRelay()
-    await relay.join("tokens.all", Member())  # no reference kept
+async def test_a_member_that_was_garbage_collected_drops_out(relays):
     import gc
 
+    relay = relays()
+    kept = Member()
+    await relay.join("tokens.all", kept)
+    await relay.join("tokens.all", Member())  # nothing else refers to it, like a dead consumer
     gc.collect()
-    assert len(relay.members["tokens.all"]) == 0
+    assert list(relay.members["tokens.all"]) == [kept]
+    await relay.layer.group_send("tokens.all", {"type": "stream.batch", "group": "tokens.all"})
+    await wait_until(lambda: kept.got)
 
 
-async def test_after_a_receive_error_the_relay_rejoins_its_groups(monkeypatch):
+async def test_after_a_receive_error_the_relay_rejoins_its_groups(monkeypatch, relays):
     """Redis restarted empty: group memberships are gone and the receive loop saw an error."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from tokens.store import raw_redis
 
-    relay = GroupRelay()
+    relay = relays()
     member = Member()
     await relay.join("tokens.all", member)
     layer = relay.layer

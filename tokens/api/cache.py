@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from redis.exceptions import RedisError
 
-from tokens import store
+from tokens import metrics, store
 from tokens.api.admission import AdmissionBatcher
 from tokens.api.throttling import SCOPE_VERDICT, Verdict, client_ident, counter_key, current_rate, judge
 
@@ -102,6 +102,7 @@ class TokenResponseCache:
             snapshot_id, verdict = await self._check(scope, now)
         except (RedisError, OSError, ValueError) as exc:
             log.warning("response cache bypassed, Redis unavailable: %s", exc)
+            metrics.response_cache("bypass")
             await self.app(scope, receive, send)
             return
         if not verdict.allowed:
@@ -114,14 +115,17 @@ class TokenResponseCache:
         entry = self._entries.get(key)
         if entry is not None and entry.snapshot_id == snapshot_id and entry.expires > now:
             self._entries.move_to_end(key)
+            metrics.response_cache("hit")
             await self._replay(entry, _header(scope, b"if-none-match"), send)
             return
         leader = self._inflight.get(key)
         if leader is not None:  # the same read is being built right now: wait for it
             entry = await asyncio.shield(leader)
             if entry is not None and entry.snapshot_id == snapshot_id:
+                metrics.response_cache("coalesced")
                 await self._replay(entry, _header(scope, b"if-none-match"), send)
                 return
+        metrics.response_cache("miss")
         await self._fill(key, scope, receive, send)
 
     async def _check(self, scope: Scope, now: float) -> tuple[int | None, Verdict]:

@@ -1,0 +1,88 @@
+"""kill -9 of a worker in the middle of a slow refresh: its lock expires (hard time limit + margin),
+the next refresh of that source succeeds, and the current pointer never names a half-written snapshot."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from tests.ops.stack import new_stack
+from tests.processes import wait_for
+from tokens.records import SOURCES
+
+pytestmark = pytest.mark.slow
+
+SOFT, HARD = 5, 6
+LOCK_SECONDS = HARD + 15  # tokens.tasks.refresh_lock_seconds()
+SLOW = "geckoterminal"
+
+
+class PointerWatch(threading.Thread):
+    """Checks, until stopped, that the current pointer always resolves to a complete snapshot."""
+
+    def __init__(self, stack) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.checked, self.problems = stack, 0, []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(0.1):
+            try:
+                current = self.stack.current_id()
+                if current is None:
+                    continue
+                snap = self.stack.load(f"snapshot:{current}")
+            except Exception as exc:  # Redis busy: not what is checked here
+                self.problems.append(f"read failed: {exc!r}")
+                continue
+            complete = snap is not None and snap.id == current and set(snap.sources) == set(SOURCES)
+            if not (complete and snap.tokens):
+                self.problems.append(f"pointer {current} -> {snap!r:.80}")
+            self.checked += 1
+
+
+def test_killed_worker_lock_expires_and_next_refresh_succeeds(replay, tmp_path):
+    stack = new_stack(
+        tmp_path, replay.urls(), CELERY_TASK_SOFT_TIME_LIMIT=str(SOFT), CELERY_TASK_TIME_LIMIT=str(HARD),
+        UPSTREAM_TIMEOUT_SECONDS="30",
+    )  # fmt: skip
+    watch = PointerWatch(stack)
+    try:
+        first = stack.add_worker()
+        stack.start_beat()
+        wait_for(stack.current_id, 40, 0.2, "a first snapshot")
+        watch.start()
+        replay.fault(SLOW, "slow", delay=30)
+        started = len(_events(stack, first, "refresh start", SLOW))
+        wait_for(
+            lambda: len(_events(stack, first, "refresh start", SLOW)) > started, 20, 0.05, "a slow refresh"
+        )
+        time.sleep(0.5)  # inside the slow upstream call
+        first.kill()
+        killed_at = time.time()
+        replay.clear_faults()
+        second = stack.add_worker()
+
+        def recovered() -> bool:
+            snap = stack.load(f"source:{SLOW}")
+            return snap is not None and (snap.fetched_at or 0) > killed_at and snap.error is None
+
+        wait_for(recovered, LOCK_SECONDS + 15, 0.2, f"a successful {SLOW} refresh after the kill")
+        recovered_after = time.time() - killed_at
+        skipped = _events(stack, second, "refresh skipped", SLOW)
+        ended = _events(stack, second, "refresh end", SLOW)
+    finally:
+        watch.halt.set()
+        stack.stop()
+    assert skipped, "the dead worker's lock held the source until it expired"
+    assert recovered_after <= LOCK_SECONDS + 2 * 2 + 5, recovered_after  # + two beat periods + start-up
+    assert ended and ended[-1]["seconds"] < SOFT
+    assert watch.checked > 20 and watch.problems == []
+
+
+def _events(stack, proc, event: str, source: str) -> list[dict]:
+    return [
+        line for line in stack.json_logs(proc) if line.get("event") == event and line.get("source") == source
+    ]
