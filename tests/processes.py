@@ -95,7 +95,10 @@ def process_database_url() -> str:
         url = f"sqlite:///{path}"
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url}
         subprocess.run(
-            [str(BIN / "python"), "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
+            [str(BIN / "python"), "manage.py", "migrate", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
         )
         _process_db = url
     return _process_db

@@ -30,7 +30,9 @@ def test_cap_and_reference_mints_and_validity():
 
 
 def test_duplicates_within_one_list_count_once():
-    discovery = {"dexscreener": items("dexscreener", "boosts", ["A", "A", "A"]) + items("dexscreener", "p", ["B"])}
+    discovery = {
+        "dexscreener": items("dexscreener", "boosts", ["A", "A", "A"]) + items("dexscreener", "p", ["B"])
+    }
     discovery["jupiter"] = items("jupiter", "t", ["B"])
     assert rank_universe(discovery, 5) == ["B", "A"]
 
@@ -53,7 +55,11 @@ def test_rotate_batches_wraps_and_never_repeats():
     assert rotate_batches([], 3, 0, 5) == ([], 0)
 
 
-@given(st.lists(st.text(min_size=1, max_size=4), unique=True, max_size=60), st.integers(1, 50), st.integers(0, 99))
+@given(
+    st.lists(st.text(min_size=1, max_size=4), unique=True, max_size=60),
+    st.integers(1, 50),
+    st.integers(0, 99),
+)
 def test_rotation_covers_everything_once_per_cycle(mints, size, start):
     total = -(-len(mints) // size) if mints else 0
     batches, _ = rotate_batches(mints, size, start, total)

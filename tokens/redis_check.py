@@ -40,7 +40,19 @@ def main(url: str) -> int:
         return 1
     print(f"Redis is not reachable at {url}; starting {server} on {host}:{port}.")
     subprocess.run(
-        [server, "--daemonize", "yes", "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"],
+        [
+            server,
+            "--daemonize",
+            "yes",
+            "--bind",
+            host,
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         check=True,
     )
     for _ in range(50):

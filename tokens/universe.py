@@ -42,7 +42,9 @@ def rank_universe(
     return ordered[: max(cap, 0)]
 
 
-def rotate_batches(items: Sequence[str], batch_size: int, start: int, count: int) -> tuple[list[list[str]], int]:
+def rotate_batches(
+    items: Sequence[str], batch_size: int, start: int, count: int
+) -> tuple[list[list[str]], int]:
     """`count` consecutive batches of `items` starting at batch index `start`, wrapping around.
 
     Returns the batches and the batch index to start from next time. A batch never repeats within
