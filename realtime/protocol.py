@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import base58
 import orjson
+
+from tokens.sources.parsing import is_mint
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_TOKEN_SUBSCRIPTIONS = 500
@@ -48,16 +49,6 @@ def token_group(mint: str) -> str:
     return f"token.{mint}"
 
 
-def is_valid_mint(value: object) -> bool:
-    """A base58 string that decodes to 32 bytes."""
-    if not isinstance(value, str) or not 32 <= len(value) <= 44:
-        return False
-    try:
-        return len(base58.b58decode(value)) == 32
-    except ValueError:
-        return False
-
-
 def parse_command(content: Any) -> Command:
     """One decoded client message -> Command, or ProtocolError naming what is wrong."""
     if not isinstance(content, dict):
@@ -92,7 +83,7 @@ def _parse_subscription(action: str, content: dict[str, Any]) -> Command:
         raise ProtocolError(
             TOO_MANY_SUBSCRIPTIONS, f"At most {MAX_TOKEN_SUBSCRIPTIONS} token subscriptions per connection."
         )
-    bad = [t for t in tokens if not is_valid_mint(t)]
+    bad = [t for t in tokens if not is_mint(t)]
     if bad:
         shown = ", ".join(repr(t)[:60] for t in bad[:3])
         raise ProtocolError(INVALID_MINT, f"Not a base58 32-byte mint address: {shown}.")

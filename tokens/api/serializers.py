@@ -7,10 +7,8 @@ only describe them to drf-spectacular, field for field.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
-import base58
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
@@ -18,22 +16,12 @@ from rest_framework import serializers
 from tokens.api.cursors import Cursor, InvalidCursor, decode_cursor
 from tokens.records import TIMEFRAMES
 from tokens.selectors import DEFAULT_ORDERING, DEFAULT_TIMEFRAME, ORDERINGS, TokenQuery
+from tokens.sources.parsing import is_mint  # noqa: F401 - used by views as serializers.is_mint
 
 LIMIT_DEFAULT, LIMIT_MAX = 50, 200
 _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _PROTOCOLS = rf"^ *{_SLUG} *(, *{_SLUG} *){{0,19}}$"
 _PROTOCOL_HELP = "Expected up to 20 comma-separated dex ids such as raydium,pumpswap,meteora,orca."
-_BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
-
-
-def is_mint(text: str) -> bool:
-    """A base58 string that decodes to exactly 32 bytes (a Solana public key)."""
-    if not _BASE58.match(text):
-        return False
-    try:
-        return len(base58.b58decode(text)) == 32
-    except ValueError:
-        return False
 
 
 def _choice(choices: tuple[str, ...], default: str, help_text: str) -> serializers.ChoiceField:
