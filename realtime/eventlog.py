@@ -35,6 +35,8 @@ KEY_LOG = "events:log"
 KEY_LOG_TIMES = "events:log:times"
 KEY_ALERT_STATE = "events:alert-state"
 
+# API.md promises resume over at least the last 15 minutes, whatever EVENT_LOG_SECONDS says.
+EVENT_LOG_MIN_SECONDS = 900
 # A memory ceiling only: time-based trimming normally keeps the log far below it.
 LOG_MAX_ENTRIES = 1_000_000
 
@@ -110,8 +112,8 @@ def _keys() -> list[str]:
 
 
 def keep_seconds() -> int:
-    """How long the replay log keeps events (EVENT_LOG_SECONDS; API.md promises at least 15 min)."""
-    return int(settings.EVENT_LOG_SECONDS)
+    """How long the replay log keeps events: EVENT_LOG_SECONDS, never under EVENT_LOG_MIN_SECONDS."""
+    return max(int(settings.EVENT_LOG_SECONDS), EVENT_LOG_MIN_SECONDS)
 
 
 # --- writes (sync: called by the merge task) -----------------------------------------------------

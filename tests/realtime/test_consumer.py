@@ -187,8 +187,9 @@ async def test_live_events_already_replayed_are_dropped(ws, commit):
     assert seqs == sorted(set(seqs)) == [1, 2, 3, 4, 5]
 
 
-async def test_resume_after_trimming_requires_resync(ws, commit, settings):
+async def test_resume_after_trimming_requires_resync(ws, commit, settings, monkeypatch):
     settings.EVENT_LOG_SECONDS = 1
+    monkeypatch.setattr(eventlog, "EVENT_LOG_MIN_SECONDS", 0)
     first = await seeded(commit)
     await asyncio.sleep(1.1)
     await commit(first, moved_snapshot(first, a=1.10))  # trims seqs 1-3

@@ -131,14 +131,20 @@ def test_alert_state_lives_in_redis_between_refreshes():
     assert A not in eventlog.load_alert_states()
 
 
-def test_log_keeps_only_the_configured_window(settings):
+def test_log_keeps_only_the_configured_window(settings, monkeypatch):
     settings.EVENT_LOG_SECONDS = 1
+    monkeypatch.setattr(eventlog, "EVENT_LOG_MIN_SECONDS", 0)
     a = make_token(A, price=1.0)
     publish_changes(None, make_snapshot([a]), Thresholds())
     time.sleep(1.1)
     publish_changes(make_snapshot([a]), make_snapshot([moved(a, price=1.01)]), Thresholds())
     assert [int(i.split(b"-")[0]) for i, _ in log_entries()] == [2]
     assert eventlog.current_seq_sync() == 2
+
+
+def test_the_window_never_drops_under_fifteen_minutes(settings):
+    settings.EVENT_LOG_SECONDS = 1
+    assert eventlog.keep_seconds() == 900
 
 
 def test_default_window_keeps_everything_recent():
