@@ -82,7 +82,7 @@ def _parse_pair(item: Any, fetched_at: float) -> PoolQuote | None:
         base_name=to_str(base.get("name")),
         quote_symbol=to_str(quote.get("symbol")),
         price_usd=price_usd,
-        quote_price_usd=price_usd / price_native if price_usd and price_native else None,
+        quote_price_usd=positive(price_usd / price_native) if price_usd and price_native else None,
         price_native=price_native,
         liquidity_usd=non_negative(as_dict(item.get("liquidity")).get("usd")),
         fdv_usd=positive(item.get("fdv")),
