@@ -120,6 +120,7 @@ def test_a_gap_in_seq_sends_resume_and_the_stream_carries_on(page, stack):
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload))))
     page.reload()  # so the listener sees the socket from its start
     wait_live(page)
+    wait_for(lambda: len(row_mints(page)) >= 12, timeout=20, what="the table after the reload")
     last = page.evaluate(
         """() => {
           const s = window.screener.stream;
