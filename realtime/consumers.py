@@ -66,6 +66,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.accepted = True
         metrics.ws_connected()
+        log.info("ws connect client=%s", _client(self.scope))
         try:
             seq = await eventlog.current_seq()
         except RedisError:
@@ -78,7 +79,14 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self._drop_pending()
         self._leave_groups(set(self.joined))
         if self.accepted:
-            metrics.ws_disconnected(CLOSE_TOO_SLOW if self.too_slow else code)
+            close = CLOSE_TOO_SLOW if self.too_slow else code
+            metrics.ws_disconnected(close)
+            log.info(
+                "ws disconnect client=%s code=%s reason=%s",
+                _client(self.scope),
+                code,
+                metrics.ws_close_reason(close),
+            )
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # As AsyncConsumer.dispatch minus aclose_old_connections(): this consumer never touches
@@ -320,3 +328,9 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         log.warning("closing slow WebSocket client %s (backlog=%s bytes)", self.scope.get("client"), backlog)
         self._leave_groups(set(self.joined))
         await self.close(code=CLOSE_TOO_SLOW, reason="client too slow: outgoing backlog limit reached")
+
+
+def _client(scope: dict[str, Any]) -> str:
+    """host:port of the peer (after --proxy-headers), for logs only."""
+    client = scope.get("client") or ("?", "?")
+    return f"{client[0]}:{client[1]}"
