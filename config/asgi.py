@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.gc_tuning import tune_for_serving  # noqa: E402
 from config.metrics import HttpMetricsMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from tokens.api.cache import TokenResponseCache  # noqa: E402
@@ -22,3 +23,7 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )
+
+
+# Last: everything imported so far lives as long as the process; keep it out of every collection.
+tune_for_serving()

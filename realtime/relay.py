@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import weakref
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
+
+from config.gc_tuning import raise_gen0_threshold
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,6 @@ log = logging.getLogger(__name__)
 # receive loop also re-joins after any receive error (e.g. Redis restarted without its data).
 REJOIN_SECONDS = 3600.0
 RETRY_SECONDS = 1.0
-# Young-generation threshold of the cyclic GC in a process that relays (CPython's default is 700).
-# With thousands of connections the heap is large, and every refresh's burst of short-lived
-# objects made the default thresholds run full collections of 0.4-1 s in the middle of a fan-out
-# (bench/bench_ws.py, 5,000 clients); with 20,000 those objects die young and none ran.
-GC_GEN0_THRESHOLD = 20_000
 # Members served between two returns to the event loop (daphne writes queued frames meanwhile).
 YIELD_EVERY = 100
 
@@ -152,7 +148,7 @@ def group_relay() -> GroupRelay:
     relay = _relays.get(loop)
     if relay is None:
         relay = _relays[loop] = GroupRelay()
-        tune_gc_for_fan_out()
+        raise_gen0_threshold()  # also where the relay runs outside config.asgi (tests, benches)
     return relay
 
 
@@ -161,10 +157,3 @@ async def close_relay() -> None:
     relay = _relays.pop(asyncio.get_running_loop(), None)
     if relay is not None:
         await relay.close()
-
-
-def tune_gc_for_fan_out() -> None:
-    """Raise the GC's young-generation threshold (never lower it); see GC_GEN0_THRESHOLD."""
-    gen0, gen1, gen2 = gc.get_threshold()
-    if gen0 < GC_GEN0_THRESHOLD:
-        gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)

@@ -9,10 +9,16 @@ event-loop tick (tokens/api/admission.py). Then:
   * otherwise          -> Django, with the throttle verdict left in the scope so DRF does not count
                           the request twice; a 200 JSON response that names its snapshot
                           (X-Snapshot-Id) and sets no cookie is stored.
-An entry is served only while its snapshot is the current one and for at most ENTRY_TTL seconds
-(so `age_seconds` and `stale` in the body stay within a second of the truth). Keys are (path,
-query with parameters in a stable order, and the headers the response depends on). When Redis
-does not answer, requests go to Django, which serves its memoised snapshot and fails open.
+An entry is served only while its snapshot is the current one. The one value in a body that moves
+while the snapshot does not, the list's `meta.age_seconds`, is rewritten on every hit from the
+snapshot's data time (the views send it in X-Data-Fetched-At, which never leaves this module), and
+an entry expires when its data turns stale, so `stale` and the ETag flip exactly then. A response
+without that header (no data yet) is kept for ENTRY_TTL seconds only. Keeping entries for the
+snapshot's whole life matters: a miss costs ~10 ms of thread hand-offs in Django's ASGI handler and
+every identical read waits for it, so expiring each page every second made the tail of a 10-page
+cursor walk (bench/bench_rest.py). Keys are (path, query with parameters in a stable order, and the
+headers the response depends on). When Redis does not answer, requests go to Django, which serves
+its memoised snapshot and fails open.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from tokens import metrics, store
@@ -35,6 +42,9 @@ from tokens.api.throttling import SCOPE_VERDICT, Verdict, client_ident, counter_
 log = logging.getLogger(__name__)
 
 ENTRY_TTL = 1.0
+DATA_FETCHED_AT_HEADER = "X-Data-Fetched-At"
+_FETCHED_AT = DATA_FETCHED_AT_HEADER.lower().encode()
+_AGE_KEY = b'"age_seconds":'
 KEY_HEADERS = (b"host", b"accept", b"origin", b"x-forwarded-proto", b"x-forwarded-host")
 _PASS_ON_304 = (b"etag", b"cache-control", b"vary", b"x-snapshot-id")
 
@@ -45,9 +55,41 @@ Scope = dict[str, Any]
 class Entry:
     snapshot_id: int
     expires: float
-    headers: list[tuple[bytes, bytes]]
+    headers: list[tuple[bytes, bytes]]  # without content-length, added per response
     body: bytes
     etag: bytes | None
+    fetched_at: float | None = None  # the snapshot's data time, when the body holds an age
+    age_span: tuple[int, int] | None = None  # where the age value sits in the body
+
+    def current_body(self, now: float) -> bytes:
+        """The body with `age_seconds` as of `now` (the stored body when it holds no age)."""
+        if self.age_span is None or self.fetched_at is None:
+            return self.body
+        start, end = self.age_span
+        age = repr(round(max(0.0, now - self.fetched_at), 3)).encode()
+        return b"".join((self.body[:start], age, self.body[end:]))
+
+
+def age_span(body: bytes) -> tuple[int, int] | None:
+    """Where the value of the list's `meta.age_seconds` sits in a JSON body (None: no such key).
+
+    `meta` is rendered last, so the last occurrence is the key: a string value can never hold the
+    bytes `"age_seconds":`, its quotes would be escaped.
+    """
+    at = body.rfind(_AGE_KEY)
+    if at < 0:
+        return None
+    start = at + len(_AGE_KEY)
+    end = start
+    while end < len(body) and body[end] not in b",}":
+        end += 1
+    if body[start:end] == b"null" or end == len(body):
+        return None
+    return start, end
+
+
+def without_internal(headers: Any) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in headers if k.lower() != _FETCHED_AT]
 
 
 def cache_key(scope: Scope) -> tuple[Any, ...]:
@@ -79,6 +121,17 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _stripping(send: Any) -> Any:
+    """`send` that removes the internal header from the response start."""
+
+    async def strip(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": without_internal(message.get("headers", ()))}
+        await send(message)
+
+    return strip
+
+
 class TokenResponseCache:
     """ASGI middleware in front of Django's http app; see the module docstring."""
 
@@ -103,7 +156,7 @@ class TokenResponseCache:
         except (RedisError, OSError, ValueError) as exc:
             log.warning("response cache bypassed, Redis unavailable: %s", exc)
             metrics.response_cache("bypass")
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _stripping(send))
             return
         if not verdict.allowed:
             await self._throttled(send, verdict)
@@ -152,8 +205,10 @@ class TokenResponseCache:
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-        await send({"type": "http.response.body", "body": entry.body})
+        body = entry.current_body(time.time())
+        headers = [*entry.headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _throttled(self, send: Any, verdict: Verdict) -> None:
         wait = max(1, math.ceil(verdict.wait))
@@ -184,7 +239,7 @@ class TokenResponseCache:
             nonlocal status, headers
             if message["type"] == "http.response.start":
                 status, headers = message["status"], list(message.get("headers", ()))
-                message = {**message, "headers": [*headers, (b"x-response-cache", b"miss")]}
+                message = {**message, "headers": [*without_internal(headers), (b"x-response-cache", b"miss")]}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
@@ -218,9 +273,16 @@ class TokenResponseCache:
             return None
         if not found.get(b"content-type", b"").startswith(b"application/json"):
             return None
-        stored = [(k.lower(), v) for k, v in headers if k.lower() != b"x-response-cache"]
+        skip = (b"x-response-cache", b"content-length", _FETCHED_AT)
+        stored = [(k.lower(), v) for k, v in headers if k.lower() not in skip]
         stored.append((b"x-response-cache", b"hit"))
-        return Entry(int(snapshot), now + ENTRY_TTL, stored, body, found.get(b"etag"))
+        fetched = found.get(_FETCHED_AT)
+        if fetched is None:
+            return Entry(int(snapshot), now + ENTRY_TTL, stored, body, found.get(b"etag"))
+        fetched_at = float(fetched)
+        turns_stale = fetched_at + settings.CACHE_TTL_SECONDS
+        expires = turns_stale if now <= turns_stale else math.inf  # stale stays stale
+        return Entry(int(snapshot), expires, stored, body, found.get(b"etag"), fetched_at, age_span(body))
 
     def _store(self, key: tuple[Any, ...], entry: Entry) -> None:
         if entry.snapshot_id != self._snapshot_id:

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from tokens import store
 from tokens.api import serializers as s
+from tokens.api.cache import DATA_FETCHED_AT_HEADER
 from tokens.api.pagination import SnapshotCursorPagination
 from tokens.api.throttling import IPRateThrottle
 from tokens.records import Snapshot
@@ -90,6 +91,8 @@ def _matches(etag: str, if_none_match: str | None) -> bool:
 
 def _cache_headers(response: Any, snapshot: Snapshot, etag: str) -> Any:
     response["ETag"] = etag
+    if snapshot.data_fetched_at is not None:  # for the response cache, which removes it (cache.py)
+        response[DATA_FETCHED_AT_HEADER] = repr(snapshot.data_fetched_at)
     response["Cache-Control"] = f"public, max-age={max(1, math.ceil(settings.REFRESH_SECONDS))}"
     response[SNAPSHOT_HEADER] = str(snapshot.id)
     response["Vary"] = "Accept"
