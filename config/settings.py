@@ -153,6 +153,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=50)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
+# A source's refresh lock lives this much longer than the hard time limit: long enough for a
+# worker to release it after the limit, short enough that a killed worker's lock frees soon.
+REFRESH_LOCK_MARGIN_SECONDS = env.int("REFRESH_LOCK_MARGIN_SECONDS", default=15)
+if REFRESH_LOCK_MARGIN_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"REFRESH_LOCK_MARGIN_SECONDS must be at least 1 (seconds), not {REFRESH_LOCK_MARGIN_SECONDS}."
+    )
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -28,6 +28,7 @@ from django.conf import settings
 from redis import asyncio as aioredis
 
 from realtime.events import AlertState
+from tokens.redis_retry import async_retry_options
 from tokens.store import raw_key, raw_redis
 
 KEY_SEQ = "events:seq"
@@ -157,8 +158,9 @@ def async_client() -> aioredis.Redis:
     client = _clients.get(loop)
     if client is None:
         pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=32, timeout=10, socket_connect_timeout=2, socket_timeout=5
-        )
+            settings.REDIS_URL, max_connections=32, timeout=10, socket_connect_timeout=2, socket_timeout=5,
+            **async_retry_options(),
+        )  # fmt: skip
         client = aioredis.Redis.from_pool(pool)
         _clients[loop] = client
     return client

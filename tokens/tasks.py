@@ -20,7 +20,7 @@ REFRESH_LOCK = "lock:refresh:{source}"
 
 def refresh_lock_seconds() -> int:
     """Longer than the hard time limit, so a killed worker's lock expires soon after the limit."""
-    return int(settings.CELERY_TASK_TIME_LIMIT) + 15
+    return int(settings.CELERY_TASK_TIME_LIMIT) + int(settings.REFRESH_LOCK_MARGIN_SECONDS)
 
 
 @shared_task(name="tokens.refresh_source", ignore_result=True)

@@ -88,3 +88,20 @@ def test_collectstatic_and_whitenoise_serve_hashed_files_behind_a_proxy(tmp_path
         wait_for(lambda: server.proc.alive(), 1)
     finally:
         server.proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("REFRESH_LOCK_MARGIN_SECONDS", "0", "REFRESH_LOCK_MARGIN_SECONDS must be at least 1"),
+        ("CHANNEL_LAYER", "kafka", 'CHANNEL_LAYER must be "redis" or "pubsub"'),
+        ("LOG_FORMAT", "xml", 'LOG_FORMAT must be "text" or "json"'),
+    ],
+)
+def test_a_bad_setting_stops_the_process_naming_it(name, value, says):
+    env = production_env(**DOCUMENTED, **{name: value})
+    done = subprocess.run(
+        COMMANDS["manage.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert says in done.stderr.strip().splitlines()[-1]

@@ -101,3 +101,9 @@ async def test_redis_outage_and_recovery(stack):
     # the log survived, its resume covered the gap) — never a silent gap.
     assert client.resyncs or not client.gaps
     assert all(p.alive() for p in [*stack.workers, stack.beat])
+    # ~50 API requests per web process met a dead Redis; each warning family logs once per 30 s.
+    for web in stack.webs:
+        messages = [line.get("message", "") for line in stack.json_logs(web.proc)]
+        down = [m for m in messages if "Redis unavailable" in m]
+        assert 1 <= len(down) <= 4, down
+        assert any("Redis answers" in m for m in messages), messages[-20:]

@@ -17,6 +17,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from tokens.redis_retry import async_retry_options
+
 
 class AdmissionBatcher:
     """Collect (counter key) requests during one loop tick, answer them with one pipeline."""
@@ -33,8 +35,9 @@ class AdmissionBatcher:
         loop = asyncio.get_running_loop()
         if self._redis is None or self._loop is not loop:
             self._redis = aioredis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10
-            )
+                settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=2, health_check_interval=10,
+                **async_retry_options(),
+            )  # fmt: skip
             self._loop = loop
             self._pending, self._scheduled = [], False
         return self._redis

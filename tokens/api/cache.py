@@ -35,11 +35,13 @@ import orjson
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from config.log_throttle import ThrottledWarning
 from tokens import metrics, store
 from tokens.api.admission import AdmissionBatcher
 from tokens.api.throttling import SCOPE_VERDICT, Verdict, client_ident, counter_key, current_rate, judge
 
 log = logging.getLogger(__name__)
+_redis_down = ThrottledWarning(log)
 
 ENTRY_TTL = 1.0
 DATA_FETCHED_AT_HEADER = "X-Data-Fetched-At"
@@ -154,10 +156,11 @@ class TokenResponseCache:
         try:
             snapshot_id, verdict = await self._check(scope, now)
         except (RedisError, OSError, ValueError) as exc:
-            log.warning("response cache bypassed, Redis unavailable: %s", exc)
+            _redis_down.warn("response cache bypassed, Redis unavailable: %s", exc)
             metrics.response_cache("bypass")
             await self.app(scope, receive, _stripping(send))
             return
+        _redis_down.recovered("response cache in use again, Redis answers")
         if not verdict.allowed:
             await self._throttled(send, verdict)
             return

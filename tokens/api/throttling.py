@@ -20,9 +20,11 @@ from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
+from config.log_throttle import ThrottledWarning
 from tokens import store
 
 log = logging.getLogger(__name__)
+_redis_down = ThrottledWarning(log)
 
 SCOPE = "anon"
 SCOPE_VERDICT = "tokens.throttle_verdict"  # ASGI scope key holding an already-made Verdict
@@ -85,8 +87,9 @@ def hit(ident: str, now: float | None = None) -> Verdict:
         pipe.expire(key, duration + 1)
         count = int(pipe.execute()[0])
     except RedisError as exc:
-        log.warning("throttle check skipped, Redis unavailable: %s", exc)
+        _redis_down.warn("throttle check skipped, Redis unavailable: %s", exc)
         return Verdict(True, 0.0)
+    _redis_down.recovered("throttle checks run again, Redis answers")
     return judge(count, limit, now, duration)
 
 
