@@ -51,24 +51,6 @@ _SECRET = secrets.token_urlsafe(50)
 DEXES = ("raydium", "raydium-clmm", "pumpswap", "meteora-dlmm", "orca", "pumpfun")
 
 
-_BASELINE_BODY = (
-    b'{"results": ['
-    + b",".join(
-        [b'{"token_address": "x", "price_usd": 1.0, "volume_usd": 12345.678, "name": "Meme coin"}'] * 400
-    )
-    + b"]}"
-)
-
-
-async def baseline_app(scope: dict, receive, send) -> None:
-    """A no-op ASGI app with a page-sized body: what daphne alone costs on this machine (--baseline)."""
-    if scope["type"] != "http":
-        return
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(_BASELINE_BODY)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": _BASELINE_BODY})
-
-
 def server_env(args: argparse.Namespace) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -291,7 +273,7 @@ def run_baseline(args: argparse.Namespace) -> dict:
     """The same wrk run against a no-op ASGI app: the ceiling daphne itself sets here."""
     with tempfile.TemporaryDirectory(prefix="bench-rest-") as tmpdir:
         tmp = Path(tmpdir)
-        procs = start_servers(args, tmp, app="bench.bench_rest:baseline_app")
+        procs = start_servers(args, tmp, app="bench.baseline_app:application")
         try:
             time.sleep(2)
             base = f"http://127.0.0.1:{args.port}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokens.dexes import normalise_dex_id
-from tokens.records import WINDOWS, DiscoveryItem, PoolQuote, WindowStats
+from tokens.records import DiscoveryItem, PoolQuote
 from tokens.sources.parsing import (
     MalformedPayload,
     as_dict,
@@ -24,10 +24,9 @@ from tokens.sources.parsing import (
     non_negative,
     positive,
     reject_error_body,
-    to_count,
-    to_float,
     to_str,
     to_ts,
+    window_stats,
 )
 
 SOURCE = "dexscreener"
@@ -88,24 +87,10 @@ def _parse_pair(item: Any, fetched_at: float) -> PoolQuote | None:
         fdv_usd=positive(item.get("fdv")),
         market_cap_usd=positive(item.get("marketCap")),
         created_at=to_ts(item.get("pairCreatedAt")),  # epoch milliseconds
-        windows=_windows(item),
+        windows=window_stats(item.get("volume"), item.get("txns"), item.get("priceChange")),
         icon=to_str(as_dict(item.get("info")).get("imageUrl")),
         fetched_at=fetched_at,
     )
-
-
-def _windows(item: dict[str, Any]) -> dict[str, WindowStats]:
-    txns, volume, change = (as_dict(item.get(key)) for key in ("txns", "volume", "priceChange"))
-    windows = {}
-    for window in WINDOWS:
-        counts = as_dict(txns.get(window))
-        windows[window] = WindowStats(
-            volume_usd=non_negative(volume.get(window)),
-            buys=to_count(counts.get("buys")),
-            sells=to_count(counts.get("sells")),
-            price_change_pct=to_float(change.get(window)),
-        )
-    return windows
 
 
 def parse_boosts(payload: Any, list_name: str) -> list[DiscoveryItem]:

@@ -34,6 +34,7 @@ from tokens.sources.parsing import (
     to_float,
     to_str,
     to_ts,
+    window_stats,
 )
 
 SOURCE = "geckoterminal"
@@ -205,7 +206,11 @@ def _pool(resource: dict[str, Any], tokens: dict[str, dict[str, Any]], fetched_a
         fdv_usd=positive(attributes.get("fdv_usd")),
         market_cap_usd=positive(attributes.get("market_cap_usd")),
         created_at=to_ts(attributes.get("pool_created_at")),
-        windows=_windows(attributes),
+        windows=window_stats(
+            attributes.get("volume_usd"),
+            attributes.get("transactions"),
+            attributes.get("price_change_percentage"),
+        ),
         icon=_image(base.get("image_url")),
         fetched_at=fetched_at,
     )
@@ -221,22 +226,6 @@ def _symbols_from_name(name: Any) -> tuple[str | None, str | None]:
     if len(words) > 1 and words[-1].endswith("%"):
         quote = " ".join(words[:-1])
     return to_str(base), to_str(quote)
-
-
-def _windows(attributes: dict[str, Any]) -> dict[str, WindowStats]:
-    volume = as_dict(attributes.get("volume_usd"))
-    transactions = as_dict(attributes.get("transactions"))
-    change = as_dict(attributes.get("price_change_percentage"))
-    windows = {}
-    for window in WINDOWS:
-        counts = as_dict(transactions.get(window))
-        windows[window] = WindowStats(
-            volume_usd=non_negative(volume.get(window)),
-            buys=to_count(counts.get("buys")),
-            sells=to_count(counts.get("sells")),
-            price_change_pct=to_float(change.get(window)),
-        )
-    return windows
 
 
 def _image(url: Any) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import base58
 
-from tokens.records import REFERENCE_MINTS, DiscoveryItem, PoolQuote
+from tokens.records import REFERENCE_MINTS, WINDOWS, DiscoveryItem, PoolQuote, WindowStats
 
 __all__ = [
     "MalformedPayload",
@@ -209,6 +209,22 @@ def reject_error_body(payload: Any, what: str) -> None:
         else:
             details.append(str(error))
     raise MalformedPayload(f"{what}: upstream error body: {'; '.join(d for d in details if d)[:300]}")
+
+
+def window_stats(volume: Any, transactions: Any, change: Any) -> dict[str, WindowStats]:
+    """Per-window figures from three objects keyed by window (m5, h1, h6, h24), as both DexScreener
+    and GeckoTerminal send them: volume in USD, {buys, sells} counts, price change in percent."""
+    volume, transactions, change = as_dict(volume), as_dict(transactions), as_dict(change)
+    windows = {}
+    for window in WINDOWS:
+        counts = as_dict(transactions.get(window))
+        windows[window] = WindowStats(
+            volume_usd=non_negative(volume.get(window)),
+            buys=to_count(counts.get("buys")),
+            sells=to_count(counts.get("sells")),
+            price_change_pct=to_float(change.get(window)),
+        )
+    return windows
 
 
 def tracked_mint(base_mint: str, quote_mint: str) -> str | None:
