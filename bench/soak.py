@@ -9,7 +9,8 @@ and beat, all sharing a PROMETHEUS_MULTIPROC_DIR. Then, for the whole run: 500 W
 subscribed to `all` (one asyncio process, bench/soak_clients.py), paced REST load at 200 req/s
 (another process), and a fault on one upstream source every 45 s for 15 s (429, 500, slow,
 malformed, in turn, through the replay's control endpoint). At the end it stops beat, lets the
-clients catch up, and reports: RSS of every process at start and end, events lost (every client
+clients catch up, and reports: RSS of every process at start, after warm-up (a quarter of the run) and end, sampled
+every 30 s in between, events lost (every client
 must hold every seq up to the newest: gaps are resumed, reconnects resume), REST error rate and
 p50/p99 latency, batch arrival spread over the clients, and server-side histograms from /metrics
 (fan-out latency, merge time, HTTP latency).
@@ -166,14 +167,19 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         time.sleep(min(30.0, 5 + args.clients / 50))  # let the crowd connect before the REST load
         rest = ctx.Process(target=rest_load, args=(stack.url, args.rps, seconds, rest_in))
         rest.start()
+        sampler = soak_report.RssSampler(stack.procs, every=30.0)
+        sampler.start()
         faults = _inject_faults(stack, seconds)
+        sampler.stop()
         rss_end = soak_report.rss_by_process(stack.procs)
         stack.stop("beat")
         rest_result, ws_result = rest_out.recv(), ws_out.recv()
         rest.join(10)
         ws.join(10)
         metrics = requests.get(f"{stack.url}/metrics", timeout=10).text
-        return soak_report.summarise(args, rss_start, rss_end, ws_result, rest_result, metrics, faults)
+        return soak_report.summarise(
+            args, rss_start, rss_end, ws_result, rest_result, metrics, faults, sampler.samples
+        )
     finally:
         stack.down()
 

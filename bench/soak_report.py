@@ -4,6 +4,8 @@ and the printed report with its verdict (no event lost, no REST error)."""
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -61,9 +63,37 @@ def histogram_quantile(text: str, name: str, q: float, **labels: str) -> float |
     return next(le for le in sorted(buckets) if buckets[le] >= q * total)
 
 
+class RssSampler(threading.Thread):
+    """RSS of every stack process every `every` seconds, as (seconds since start, {name: MiB})."""
+
+    def __init__(self, procs: dict[str, subprocess.Popen], every: float) -> None:
+        super().__init__(daemon=True)
+        self.procs, self.every = procs, every
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self._halt = threading.Event()
+        self._started = time.monotonic()
+
+    def run(self) -> None:
+        while not self._halt.wait(self.every):
+            self.samples.append((round(time.monotonic() - self._started), rss_by_process(self.procs)))
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(5)
+
+
+def after_warm_up(samples: list[tuple[float, dict[str, float]]], seconds: float) -> dict[str, float]:
+    """The first sample taken after a quarter of the run (at least 60 s): memory once warmed up."""
+    for at, rss in samples:
+        if at >= max(60.0, seconds / 4):
+            return rss
+    return samples[-1][1] if samples else {}
+
+
 def summarise(
-    args, rss_start, rss_end, ws: dict, rest: dict, metrics: str, faults: list[str]
-) -> dict[str, Any]:
+    args, rss_start, rss_end, ws: dict, rest: dict, metrics: str, faults: list[str],
+    samples: list[tuple[float, dict[str, float]]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     ok = {k: v for k, v in rest["statuses"].items() if k in ("200", "304")}
     errors = sum(rest["statuses"].values()) - sum(ok.values())
     total = sum(rest["statuses"].values())
@@ -71,7 +101,10 @@ def summarise(
     report = {
         "minutes": args.minutes,
         "faults": faults,
-        "rss_mib": {"start": rss_start, "end": rss_end},
+        "rss_mib": {
+            "start": rss_start, "warm": after_warm_up(samples or [], args.minutes * 60), "end": rss_end,
+            "samples": samples or [],
+        },
         "ws": {k: v for k, v in ws.items() if k != "batch_spread_s"}
         | {"events_lost": lost, "batch_spread_p50_s": percentile(ws["batch_spread_s"], 0.5),
            "batch_spread_p99_s": percentile(ws["batch_spread_s"], 0.99), "batches": len(ws["batch_spread_s"])},
@@ -96,10 +129,15 @@ def summarise(
 
 def render(report: dict[str, Any]) -> str:
     lines = [f"Soak: {report['minutes']} min, faults injected: {', '.join(report['faults']) or 'none'}"]
-    start, end = report["rss_mib"]["start"], report["rss_mib"]["end"]
-    lines.append("RSS MiB (start -> end):")
+    start, warm, end = (report["rss_mib"][k] for k in ("start", "warm", "end"))
+    lines.append("RSS MiB (start -> after warm-up -> end; growth after warm-up; max over the 30 s samples):")
     for key in sorted(set(start) | set(end)):
-        lines.append(f"  {key:<24} {start.get(key, '-'):>8} -> {end.get(key, '-')}")
+        peak = max((rss.get(key, 0.0) for _, rss in report["rss_mib"]["samples"]), default=None)
+        growth = f"{end[key] - warm[key]:+.1f}" if key in end and key in warm else "-"
+        lines.append(
+            f"  {key:<24} {start.get(key, '-'):>8} -> {warm.get(key, '-'):>8} -> {end.get(key, '-'):>8}"
+            f"   {growth:>6}   max {peak}"
+        )
     ws, rest, server = report["ws"], report["rest"], report["server"]
     lines.append(
         f"WebSocket: {ws['clients']} clients, head seq {ws['head']}, events received {ws['events_received']}"
