@@ -71,11 +71,11 @@ class RssSampler(threading.Thread):
         self.procs, self.every = procs, every
         self.samples: list[tuple[float, dict[str, float]]] = []
         self._halt = threading.Event()
-        self._started = time.monotonic()
+        self._t0 = time.monotonic()
 
     def run(self) -> None:
         while not self._halt.wait(self.every):
-            self.samples.append((round(time.monotonic() - self._started), rss_by_process(self.procs)))
+            self.samples.append((round(time.monotonic() - self._t0), rss_by_process(self.procs)))
 
     def stop(self) -> None:
         self._halt.set()
