@@ -177,8 +177,9 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         rest.join(10)
         ws.join(10)
         metrics = requests.get(f"{stack.url}/metrics", timeout=10).text
+        families = soak_report.redis_memory_by_family(stack.env["REDIS_URL"])
         return soak_report.summarise(
-            args, rss_start, rss_end, ws_result, rest_result, metrics, faults, sampler.samples
+            args, rss_start, rss_end, ws_result, rest_result, metrics, faults, sampler.samples, families
         )
     finally:
         stack.down()

@@ -63,6 +63,28 @@ def histogram_quantile(text: str, name: str, q: float, **labels: str) -> float |
     return next(le for le in sorted(buckets) if buckets[le] >= q * total)
 
 
+def redis_memory_by_family(url: str) -> dict[str, tuple[int, float]]:
+    """{key family: (keys, MiB by MEMORY USAGE)}: where Redis's memory went (the family is the key
+    up to its first variable part: `mds:snapshot:*`, `mds:events:log`, `asgi:*`, …)."""
+    import re
+
+    import redis
+
+    client = redis.Redis.from_url(url)
+    families: dict[str, list[float]] = {}
+    for key in client.scan_iter(count=1000):
+        name = key.decode(errors="replace")
+        family = re.sub(r"(:[^:]*\d[^:]*|![^:]*)$", ":*", name) if not name.endswith(":current") else name
+        if name.startswith("asgi"):
+            family = "asgi:* (channel layer)"
+        usage = client.memory_usage(key) or 0
+        families.setdefault(family, []).append(usage)
+    return {
+        family: (len(sizes), round(sum(sizes) / 2**20, 1))
+        for family, sizes in sorted(families.items(), key=lambda item: -sum(item[1]))
+    }
+
+
 class RssSampler(threading.Thread):
     """RSS of every stack process every `every` seconds, as (seconds since start, {name: MiB})."""
 
@@ -93,6 +115,7 @@ def after_warm_up(samples: list[tuple[float, dict[str, float]]], seconds: float)
 def summarise(
     args, rss_start, rss_end, ws: dict, rest: dict, metrics: str, faults: list[str],
     samples: list[tuple[float, dict[str, float]]] | None = None,
+    redis_families: dict[str, tuple[int, float]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     ok = {k: v for k, v in rest["statuses"].items() if k in ("200", "304")}
     errors = sum(rest["statuses"].values()) - sum(ok.values())
@@ -104,6 +127,7 @@ def summarise(
         "rss_mib": {
             "start": rss_start, "warm": after_warm_up(samples or [], args.minutes * 60), "end": rss_end,
             "samples": samples or [],
+            "redis_by_family": redis_families or {},
         },
         "ws": {k: v for k, v in ws.items() if k != "batch_spread_s"}
         | {"events_lost": lost, "batch_spread_p50_s": percentile(ws["batch_spread_s"], 0.5),
@@ -137,6 +161,12 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"  {key:<24} {start.get(key, '-'):>8} -> {warm.get(key, '-'):>8} -> {end.get(key, '-'):>8}"
             f"   {growth:>6}   max {peak}"
+        )
+    families = report["rss_mib"]["redis_by_family"]
+    if families:
+        lines.append(
+            "Redis at the end, by key family (keys, MiB): "
+            + ", ".join(f"{name} {keys} / {mib}" for name, (keys, mib) in list(families.items())[:8])
         )
     ws, rest, server = report["ws"], report["rest"], report["server"]
     lines.append(
