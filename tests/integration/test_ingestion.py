@@ -40,7 +40,10 @@ def test_ids_increase_and_current_pointer_flips(replay):
     run_refreshes("jupiter")
     second = store.current_snapshot_id()
     assert second > first
-    assert store.load_snapshot(first) is not None  # kept for readers mid-flight
+    assert store.load_snapshot(first) is not None  # kept for readers mid-flight…
+    redis = store.raw_redis()
+    assert 0 < redis.ttl(store.raw_key(store.KEY_SNAPSHOT.format(id=first))) <= store.SNAPSHOT_KEEP_SECONDS
+    assert redis.ttl(store.raw_key(store.KEY_SNAPSHOT.format(id=second))) == -1  # …the current one forever
 
 
 def _max_in_sliding_minute(times: list[float]) -> int:
