@@ -13,7 +13,10 @@ PY = sys.executable
 RUNS = [
     ("merge: 1,000 tokens x 3 sources", ["bench_merge.py", "--runs", "50"]),
     ("refresh cycles: 500-token universe vs the replay upstream", ["bench_refresh.py", "--cycles", "4"]),
-    ("REST: first page, cursor walk, filtered (wrk, 32 connections)", ["bench_rest.py", "--processes", "2", "--baseline"]),
+    (
+        "REST: first page, cursor walk, filtered (wrk, 32 connections)",
+        ["bench_rest.py", "--processes", "2", "--baseline"],
+    ),
     ("WebSocket fan-out: 100 / 1,000 / 5,000 clients, both channel layers", ["bench_ws.py"]),
 ]
 

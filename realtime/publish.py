@@ -21,6 +21,7 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from config.log_throttle import ThrottledWarning
 from realtime import eventlog
 from realtime.eventlog import EncodedEvent
 from realtime.events import Thresholds, diff_snapshots, is_alert
@@ -28,6 +29,7 @@ from realtime.protocol import GROUP_ALERTS, GROUP_ALL, batch_frame, token_group
 from tokens.records import Snapshot
 
 log = logging.getLogger(__name__)
+_settings_unreadable = ThrottledWarning(log, interval=300.0)
 
 FAN_OUT_TIMEOUT_SECONDS = 15.0
 # token.<mint> group messages in flight at once (each is a few Redis round trips).
@@ -40,9 +42,10 @@ def thresholds_from_settings() -> Thresholds:
 
     try:
         current = AlertSettings.get_solo()
-    except DatabaseError:
-        log.exception("alert settings unreadable; using default thresholds")
+    except DatabaseError as exc:  # e.g. `migrate` not run: one line per 5 min, not a traceback per refresh
+        _settings_unreadable.warn("alert settings unreadable (%s); using default thresholds", exc)
         return Thresholds()
+    _settings_unreadable.recovered("alert settings readable again")
     return Thresholds(
         price_change_pct=float(current.price_change_threshold_pct),
         volume_spike_pct=float(current.volume_spike_threshold_pct),

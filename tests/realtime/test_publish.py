@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from decimal import Decimal
@@ -11,6 +12,7 @@ import pytest
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
+from config.log_throttle import ThrottledWarning
 from realtime import eventlog, publish
 from realtime.events import Thresholds
 from realtime.publish import publish_changes, thresholds_from_settings
@@ -183,7 +185,7 @@ def test_thresholds_from_settings_reads_the_singleton():
     assert thresholds_from_settings() == Thresholds(12.5, 80.0)
 
 
-def test_thresholds_fall_back_to_defaults_without_a_database(monkeypatch):
+def test_thresholds_fall_back_to_defaults_without_a_database(monkeypatch, caplog):
     from django.db import OperationalError
 
     from tokens.models import AlertSettings
@@ -192,4 +194,8 @@ def test_thresholds_fall_back_to_defaults_without_a_database(monkeypatch):
         raise OperationalError("no database")
 
     monkeypatch.setattr(AlertSettings, "get_solo", classmethod(broken))
-    assert thresholds_from_settings() == Thresholds()
+    monkeypatch.setattr(publish, "_settings_unreadable", ThrottledWarning(publish.log, interval=300.0))
+    with caplog.at_level(logging.WARNING, logger=publish.log.name):
+        assert all(thresholds_from_settings() == Thresholds() for _ in range(20))
+    lines = [r for r in caplog.records if r.name == publish.log.name]
+    assert len(lines) == 1 and "no database" in lines[0].getMessage() and lines[0].exc_info is None
