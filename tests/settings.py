@@ -12,3 +12,6 @@ os.environ.setdefault("REFRESH_SECONDS", "1")
 from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# whitenoise warns once per in-process client when STATIC_ROOT is missing (before collectstatic).
+os.makedirs(str(STATIC_ROOT), exist_ok=True)  # noqa: F405
