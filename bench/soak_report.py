@@ -3,11 +3,13 @@ and the printed report with its verdict (no event lost, no REST error)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 import time
 from typing import Any
 
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -66,10 +68,6 @@ def histogram_quantile(text: str, name: str, q: float, **labels: str) -> float |
 def redis_memory_by_family(url: str) -> dict[str, tuple[int, float]]:
     """{key family: (keys, MiB by MEMORY USAGE)}: where Redis's memory went (the family is the key
     up to its first variable part: `mds:snapshot:*`, `mds:events:log`, `asgi:*`, …)."""
-    import re
-
-    import redis
-
     client = redis.Redis.from_url(url)
     families: dict[str, list[float]] = {}
     for key in client.scan_iter(count=1000):

@@ -44,11 +44,15 @@ log = logging.getLogger(__name__)
 _redis_down = ThrottledWarning(log)
 
 ENTRY_TTL = 1.0
+# What the views tell this cache, in response headers: the snapshot a response was built from (sent
+# on to the client) and that snapshot's data time (internal: removed here on every path).
+SNAPSHOT_HEADER = "X-Snapshot-Id"
 DATA_FETCHED_AT_HEADER = "X-Data-Fetched-At"
+_SNAPSHOT = SNAPSHOT_HEADER.lower().encode()
 _FETCHED_AT = DATA_FETCHED_AT_HEADER.lower().encode()
 _AGE_KEY = b'"age_seconds":'
 KEY_HEADERS = (b"host", b"accept", b"origin", b"x-forwarded-proto", b"x-forwarded-host")
-_PASS_ON_304 = (b"etag", b"cache-control", b"vary", b"x-snapshot-id")
+_PASS_ON_304 = (b"etag", b"cache-control", b"vary", _SNAPSHOT)
 
 Scope = dict[str, Any]
 
@@ -271,7 +275,7 @@ class TokenResponseCache:
         if status != 200:
             return None
         found = {k.lower(): v for k, v in headers}
-        snapshot = found.get(b"x-snapshot-id")
+        snapshot = found.get(_SNAPSHOT)
         if not snapshot or b"set-cookie" in found:
             return None
         if not found.get(b"content-type", b"").startswith(b"application/json"):

@@ -19,14 +19,12 @@ from rest_framework.response import Response
 
 from tokens import store
 from tokens.api import serializers as s
-from tokens.api.cache import DATA_FETCHED_AT_HEADER
+from tokens.api.cache import DATA_FETCHED_AT_HEADER, SNAPSHOT_HEADER
 from tokens.api.pagination import SnapshotCursorPagination
 from tokens.api.throttling import IPRateThrottle
 from tokens.records import Snapshot
 from tokens.selectors import DEFAULT_ORDERING, is_stale, snapshot_age
 from tokens.tokenjson import iso, token_detail_dict, token_dict
-
-SNAPSHOT_HEADER = "X-Snapshot-Id"  # the snapshot a response was built from (read by tokens/api/cache.py)
 
 _ERRORS = {
     304: OpenApiResponse(description="Not modified: `If-None-Match` matched the current `ETag`."),
