@@ -283,10 +283,8 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self._flush_task = asyncio.ensure_future(self._flush_pending())
 
     async def _flush_pending(self) -> None:
-        if self.flush_timer is not None:
-            self.flush_timer.cancel()
-            self.flush_timer = None
-        events, self.pending = sorted(self.pending), []
+        events = sorted(self.pending)
+        self._drop_pending()
         if events and not self.closing:
             await self.send_text(protocol.batch_frame(text for _, text in events))
             metrics.ws_fanout(self.pending_committed_at)
@@ -325,7 +323,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.closing = True
         self.too_slow = True
         self._drop_pending()
-        log.warning("closing slow WebSocket client %s (backlog=%s bytes)", self.scope.get("client"), backlog)
+        log.warning("closing slow WebSocket client %s (backlog=%s bytes)", _client(self.scope), backlog)
         self._leave_groups(set(self.joined))
         await self.close(code=CLOSE_TOO_SLOW, reason="client too slow: outgoing backlog limit reached")
 
