@@ -34,7 +34,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 # Redis must answer at REDIS_URL; a local one is started from redis-server when it is on the PATH.
 redis: $(VENV)/.installed
-	@$(PY) -m tokens.redis_check "$(REDIS_URL)"
+	@$(PY) -m tokens.infra.redis_check "$(REDIS_URL)"
 
 # Every process of the stack writes its Prometheus metrics here; /metrics aggregates them. It is
 # emptied before each start (README "Operations").

@@ -5,7 +5,7 @@ It gets the same GC settings as config.asgi (config/gc_tuning.py), so the compar
 
 from __future__ import annotations
 
-from config.gc_tuning import tune_for_serving
+from tokens.infra.gc_tuning import tune_for_serving
 
 BODY = (
     b'{"results": ['

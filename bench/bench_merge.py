@@ -1,4 +1,4 @@
-"""Benchmark of tokens.merge.merge_sources on a synthetic 1,000-token x 3-source input (no Django needed).
+"""Benchmark of tokens.merge.core.merge_sources on a synthetic 1,000-token x 3-source input (no Django needed).
 
 Usage: .venv/bin/python bench/bench_merge.py [--tokens 1000] [--runs 50] [--seed 7]
 Prints min / median / p95 wall-clock milliseconds per merge, the median CPU time (what the merge costs on
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tokens.merge import merge_sources
+from tokens.merge.core import merge_sources
 from tokens.records import (
     SOL_MINT,
     USDC_MINT,

@@ -33,12 +33,13 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from tokens import store  # noqa: E402
+from tokens.infra import redis_clients  # noqa: E402
 from tokens.records import SOURCES  # noqa: E402
+from tokens.store import ingested, snapshots  # noqa: E402
 
 
 def coverage(source: str, universe: list[str]) -> float:
-    snap = store.current_snapshot()
+    snap = snapshots.current_snapshot()
     if not snap or not universe:
         return 0.0
     have = sum(1 for m in universe if (t := snap.tokens.get(m)) and source in t.sources)
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=4)
     args = parser.parse_args()
 
-    store.raw_redis().flushdb()
+    redis_clients.raw_redis().flushdb()
     proc, port = start_replay(Path(tempfile.mkdtemp()), args=["--tokens", str(args.tokens), "--no-motion"])
     for name, url in replay_urls(port).items():
         setattr(settings, name, url)
@@ -75,14 +76,14 @@ def main() -> None:
                 refresh_source.apply(args=(source,)).get()
                 wall = time.time() - t0
                 sent = len(replay.requests_since(t0, source))
-                universe = store.load_universe()
+                universe = ingested.load_universe()
                 cov = coverage(source, universe)
                 if (
                     cov >= 0.85 and source not in full_at
                 ):  # the replay hides ~10-12% of tokens from each source
                     full_at[source] = time.time() - started
                 print(f"{cycle:>5} {source:<14} {wall:>7.2f} {sent:>8} {cov:>8.0%}")
-            snap = store.current_snapshot()
+            snap = snapshots.current_snapshot()
             print(f"      snapshot id={snap.id} tokens={len(snap.tokens)} merge+publish included above")
             time.sleep(max(0.0, 10 - (time.time() - cycle_start)))
     finally:

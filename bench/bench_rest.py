@@ -146,16 +146,16 @@ def synthetic_tokens(count: int, rng: random.Random) -> list:
 
 
 def publish(tokens: list) -> int:
-    from tokens import store
     from tokens.records import SOURCES, Snapshot, SourceStatus
+    from tokens.store import snapshots
 
     now = time.time()
     snapshot = Snapshot(
-        id=store.next_snapshot_id(), generated_at=now, data_fetched_at=now, sol_price_usd=150.0,
+        id=snapshots.next_snapshot_id(), generated_at=now, data_fetched_at=now, sol_price_usd=150.0,
         sources={s: SourceStatus(ok=True, fetched_at=now, error=None) for s in SOURCES},
         tokens={t.token_address: t for t in tokens},
     )  # fmt: skip
-    store.publish_snapshot(snapshot)
+    snapshots.publish_snapshot(snapshot)
     return snapshot.id
 
 
@@ -237,9 +237,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from tokens import store
+    from tokens.infra import redis_clients
 
-    store.raw_redis().flushdb()
+    redis_clients.raw_redis().flushdb()
     tokens = synthetic_tokens(args.tokens, random.Random(7))
     publish(tokens)
     stop = threading.Event()

@@ -203,17 +203,17 @@ def _factor(i: int, up: bool) -> float:
 def build_snapshots(universe: int, changed: int, refreshes: int):
     """A first snapshot of `universe` tokens, then `refreshes` that each move `changed` of them:
     price +-1% and 5-minute volume (token.update), every tenth by +-12% (+ token.price_change)."""
-    from tests.realtime.factory import make_snapshot, make_token, mint, moved
+    from tests.factories import event_snapshot, event_token, mint, moved
 
-    tokens = [make_token(mint(i), price=1.0 + i / 1000, name=f"Bench {i}") for i in range(universe)]
-    snaps = [make_snapshot(tokens)]
+    tokens = [event_token(mint(i), price=1.0 + i / 1000, name=f"Bench {i}") for i in range(universe)]
+    snaps = [event_snapshot(tokens)]
     for r in range(1, refreshes + 1):
         up = r % 2 == 1
         tokens = [
             moved(t, price=t.price_usd * _factor(i, up), m5=10.0 + r % 2) if i < changed else t
             for i, t in enumerate(tokens)
         ]
-        snaps.append(make_snapshot(tokens))
+        snaps.append(event_snapshot(tokens))
     return snaps
 
 
@@ -279,11 +279,12 @@ def run_one(layer: str, clients: int, refreshes: int, universe: int, changed: in
     django.setup()
     from realtime.events import Thresholds
     from realtime.publish import publish_changes
-    from tokens import store
+    from tokens.infra import redis_clients
+    from tokens.store import snapshots
 
-    store.raw_redis().flushdb()
+    redis_clients.raw_redis().flushdb()
     snaps = build_snapshots(universe, changed, refreshes + 1)
-    store.publish_snapshot(snaps[0])
+    snapshots.publish_snapshot(snaps[0])
     publish_changes(None, snaps[0], Thresholds())
     port = free_port()
     daphne = start_daphne(port)
@@ -301,7 +302,7 @@ def run_one(layer: str, clients: int, refreshes: int, universe: int, changed: in
         for r in range(1, refreshes + 2):  # one warm-up refresh, then the measured ones
             if profiling and r == 2:
                 daphne.send_signal(signal.SIGUSR1)
-            store.publish_snapshot(snaps[r])
+            snapshots.publish_snapshot(snaps[r])
             t0 = time.time()  # the snapshot is committed: the clock starts
             events = publish_changes(snaps[r - 1], snaps[r], Thresholds())
             publish_ms.append((time.time() - t0) * 1000)

@@ -10,15 +10,15 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config.gc_tuning import tune_for_serving  # noqa: E402
-from config.metrics import HttpMetricsMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
-from tokens.api.cache import TokenResponseCache  # noqa: E402
+from tokens.asgi.cache import TokenResponseCache  # noqa: E402
+from tokens.asgi.http_metrics import HttpMetricsMiddleware  # noqa: E402
+from tokens.infra.gc_tuning import tune_for_serving  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Repeated GET /api/tokens/… reads are answered from a per-process cache (tokens/api/cache.py);
-        # every request, cached or not, is timed by route and status (config/metrics.py).
+        # Repeated GET /api/tokens/… reads are answered from a per-process cache (tokens/asgi/cache.py);
+        # every request, cached or not, is timed by route and status (tokens/ops/metrics_view.py).
         "http": HttpMetricsMiddleware(TokenResponseCache(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }

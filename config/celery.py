@@ -1,21 +1,32 @@
-"""The Celery application: configured from Django settings (CELERY_*), tasks autodiscovered,
-and the one place where periodic schedules are declared."""
+"""The Celery application: configured from Django settings (CELERY_*), tasks autodiscovered, the one
+place where periodic schedules are declared, and its signal receivers (Django's LOGGING for worker and
+beat, task run-time and failure metrics, an optional metrics port for worker-only hosts)."""
 
 import contextlib
+import logging
+import logging.config
 import os
+import threading
 import time
+from typing import Any
 
 from celery import Celery
-from celery.signals import before_task_publish
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    worker_init,
+)
+
+from tokens.infra import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
-# Logging from Django's LOGGING, task metrics, optional worker metrics port (config/celery_signals.py).
-import config.celery_signals  # noqa: E402,F401
 
 
 @app.on_after_finalize.connect
@@ -40,14 +51,71 @@ def record_beat_run(sender: str | None = None, headers: dict | None = None, **kw
     """In the beat process, remember when it last sent a refresh (shown by /api/health/)."""
     if sender != "tokens.refresh_source" or not _is_beat():
         return
-    from tokens import store
+    from tokens.store import heartbeat
 
     # Redis down: the publish itself fails too, and beat tries again next period.
     with contextlib.suppress(Exception):
-        store.record_beat_run(time.time())
+        heartbeat.record_beat_run(time.time())
 
 
 def _is_beat() -> bool:
     import sys
 
     return "beat" in sys.argv
+
+
+# --- signal receivers ------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+_started: dict[str, tuple[str, float]] = {}
+_lock = threading.Lock()
+
+
+@setup_logging.connect
+def configure_logging(**kwargs: Any) -> None:
+    """Worker and beat log exactly like the web processes (settings.LOGGING, LOG_FORMAT)."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+def task_started(task_id: str | None = None, task: Any = None, **kwargs: Any) -> None:
+    if task_id is None or task is None:
+        return
+    with _lock:
+        _started[task_id] = (task.name, time.perf_counter())
+
+
+@task_postrun.connect
+def task_finished(task_id: str | None = None, state: str | None = None, **kwargs: Any) -> None:
+    with _lock:
+        started = _started.pop(task_id or "", None)
+    if started is not None:
+        name, at = started
+        metrics.TASK_SECONDS.labels(name, state or "UNKNOWN").observe(time.perf_counter() - at)
+
+
+@task_failure.connect
+def task_failed(sender: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
+    name = getattr(sender, "name", None) or "unknown"
+    metrics.TASK_FAILURES.labels(name, type(exception).__name__ if exception else "unknown").inc()
+
+
+@worker_init.connect
+def serve_worker_metrics(**kwargs: Any) -> None:
+    """With METRICS_PORT set, the worker's main process serves this host's metrics on that port
+    (for hosts that run workers but no web process; same aggregation as /metrics)."""
+    port = os.environ.get("METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from tokens.ops.metrics_view import host_registry
+
+    if metrics.multiprocess_dir() is None:
+        log.warning("METRICS_PORT ignored: PROMETHEUS_MULTIPROC_DIR is not a directory")
+        return
+    start_http_server(int(port), addr=os.environ.get("METRICS_ADDR", "127.0.0.1"), registry=host_registry())
+    log.info("worker metrics served addr=%s port=%s", os.environ.get("METRICS_ADDR", "127.0.0.1"), port)

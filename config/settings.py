@@ -55,7 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Failed admin logins are counted per client address; past the limit the login answers 429.
-    "config.login_throttle.admin_login_throttle",
+    "tokens.ops.login_throttle.admin_login_throttle",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,7 +101,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if DEBUG
-        else "config.static_storage.ManifestStaticFilesStorage"
+        else "tokens.infra.static_storage.ManifestStaticFilesStorage"
     },
 }
 
@@ -194,7 +194,7 @@ CACHE_TTL_SECONDS = env.float("CACHE_TTL_SECONDS", default=30.0)
 TOKEN_UNIVERSE_MAX = env.int("TOKEN_UNIVERSE_MAX", default=500)
 # A source whose price is off from the others' median by more than this factor is left out.
 PRICE_OUTLIER_FACTOR = env.float("PRICE_OUTLIER_FACTOR", default=3.0)
-# How long the event replay log keeps events (API.md: at least 15 minutes).
+# How long the event replay log keeps events (docs/api.md: at least 15 minutes).
 EVENT_LOG_SECONDS = env.int("EVENT_LOG_SECONDS", default=1800)
 
 # --- REST API -----------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ if not DEBUG:
 ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=5)
 ADMIN_LOGIN_LOCKOUT_SECONDS = env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=900)
 
-# --- Operations: /metrics access (config/metrics.py) and logging --------------------------------
+# --- Operations: /metrics access (tokens/ops/metrics_view.py) and logging --------------------------------
 # Addresses or networks allowed to read /metrics (empty: any). In production the default is the
 # loopback and private ranges, so a Prometheus on the internal network can scrape but the public
 # cannot (behind a proxy, REMOTE_ADDR is the X-Forwarded-For the proxy sets).
@@ -253,7 +253,7 @@ METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[] if DEBUG else _
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # One line per event; LOG_FORMAT=json: one JSON object per line with the message's key=value
-# pairs as fields (config/log_format.py). Worker and beat apply the same dict (config/celery_signals.py).
+# pairs as fields (tokens/infra/log_format.py). Worker and beat apply the same dict (config/celery.py).
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured(f'LOG_FORMAT must be "text" or "json", not {LOG_FORMAT!r}.')
@@ -263,7 +263,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s"},
-        "json": {"()": "config.log_format.JsonFormatter"},
+        "json": {"()": "tokens.infra.log_format.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

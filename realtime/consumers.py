@@ -1,4 +1,4 @@
-"""TokenStreamConsumer: the /ws/tokens/ WebSocket (API.md §4) — subscriptions, batches, resume.
+"""TokenStreamConsumer: the /ws/tokens/ WebSocket (docs/api.md §4) — subscriptions, batches, resume.
 
 Group messages reach a consumer through its process's GroupRelay (realtime/relay.py), which calls
 `deliver()`; the consumer has no channel of its own. Delivery rule (never the same event twice):
@@ -26,8 +26,8 @@ from realtime import eventlog, protocol
 from realtime.backpressure import write_backlog
 from realtime.protocol import GROUP_ALERTS, GROUP_ALL, Command, ProtocolError, token_group
 from realtime.relay import group_relay
-from realtime.snapshots import snapshot_tokens_json
-from tokens import metrics
+from realtime.snapshot_frames import snapshot_tokens_json
+from tokens.infra import metrics
 
 log = logging.getLogger(__name__)
 

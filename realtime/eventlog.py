@@ -1,6 +1,6 @@
 """Owns the realtime Redis keys: the event seq counter, the replay log and the alert state.
 
-Key families (under django-redis's KEY_PREFIX, see tokens.store.raw_key):
+Key families (under django-redis's KEY_PREFIX, see tokens.store.snapshots.raw_key):
   events:seq          INCRBY counter; its value is the seq of the newest logged event. Created
                       (Redis new or wiped) at the current time in ms, so seqs keep increasing
                       across a Redis that lost its data: clients see a gap and resync instead of
@@ -17,26 +17,22 @@ logged (a contiguous block of seqs) or nothing is.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.conf import settings
-from redis import asyncio as aioredis
 
 from realtime.events import AlertState
-from tokens.redis_retry import async_retry_options
-from tokens.store import raw_key, raw_redis
+from tokens.infra.redis_clients import pooled_async_client, raw_key, raw_redis
 
 KEY_SEQ = "events:seq"
 KEY_LOG = "events:log"
 KEY_LOG_TIMES = "events:log:times"
 KEY_ALERT_STATE = "events:alert-state"
 
-# API.md promises resume over at least the last 15 minutes, whatever EVENT_LOG_SECONDS says.
+# docs/api.md promises resume over at least the last 15 minutes, whatever EVENT_LOG_SECONDS says.
 EVENT_LOG_MIN_SECONDS = 900
 # A memory ceiling only: time-based trimming normally keeps the log far below it.
 LOG_MAX_ENTRIES = 1_000_000
@@ -149,36 +145,14 @@ def current_seq_sync() -> int:
 
 # --- reads (async: called by consumers) ----------------------------------------------------------
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
-
-
-def async_client() -> aioredis.Redis:
-    """One asyncio Redis client per event loop (daphne has one; tests have one per test)."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        pool = aioredis.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=32, timeout=10, socket_connect_timeout=2, socket_timeout=5,
-            **async_retry_options(),
-        )  # fmt: skip
-        client = aioredis.Redis.from_pool(pool)
-        _clients[loop] = client
-    return client
-
-
-async def close_async_client() -> None:
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
-
 
 async def current_seq() -> int:
-    return int(await async_client().get(raw_key(KEY_SEQ)) or 0)
+    return int(await pooled_async_client().get(raw_key(KEY_SEQ)) or 0)
 
 
 async def read_after(since: int, count: int) -> list[LogEntry]:
     """Up to `count` logged events with seq > since, oldest first."""
-    rows = await async_client().xrange(raw_key(KEY_LOG), min=f"{since + 1}-0", max="+", count=count)
+    rows = await pooled_async_client().xrange(raw_key(KEY_LOG), min=f"{since + 1}-0", max="+", count=count)
     return [
         LogEntry(
             seq=int(entry_id.split(b"-", 1)[0]),

@@ -1,4 +1,4 @@
-"""Diffs two snapshots into the public change events of API.md §4 (pure: no I/O, no Django).
+"""Diffs two snapshots into the public change events of docs/api.md §4 (pure: no I/O, no Django).
 
 `diff_snapshots(previous, current, thresholds, states)` returns the refresh's events (without
 `seq`; publishing numbers them) and the per-token alert state to keep for the next refresh.

@@ -1,4 +1,4 @@
-"""Validates client WebSocket messages into commands and builds the server's frames (API.md §4)."""
+"""Validates client WebSocket messages into commands and builds the server's frames (docs/api.md §4)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from tokens.sources.parsing import is_mint
+from tokens.ingest.parsers.parsing import is_mint
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_TOKEN_SUBSCRIPTIONS = 500

@@ -21,11 +21,12 @@ from channels.layers import get_channel_layer
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from config.log_throttle import ThrottledWarning
 from realtime import eventlog
 from realtime.eventlog import EncodedEvent
 from realtime.events import Thresholds, diff_snapshots, is_alert
 from realtime.protocol import GROUP_ALERTS, GROUP_ALL, batch_frame, token_group
+from tokens.infra.log_throttle import ThrottledWarning
+from tokens.models import AlertSettings
 from tokens.records import Snapshot
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ TOKEN_GROUP_CONCURRENCY = 16
 
 def thresholds_from_settings() -> Thresholds:
     """The admin's AlertSettings as Thresholds; the defaults when the database does not answer."""
-    from tokens.models import AlertSettings
-
     try:
         current = AlertSettings.get_solo()
     except DatabaseError as exc:  # e.g. `migrate` not run: one line per 5 min, not a traceback per refresh

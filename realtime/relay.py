@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
-from config.gc_tuning import raise_gen0_threshold
+from tokens.infra.gc_tuning import raise_gen0_threshold
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,15 @@
-"""Shared fixtures: the real Redis (own DB, flushed per test) and recorded upstream samples."""
+"""Shared fixtures: the real Redis (own DB, flushed per test), recorded upstream samples, live daphne servers."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.processes import LiveServer, start_daphne
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upstream"
 
@@ -29,10 +32,39 @@ def _clean_redis(request):
         return
     from django_redis import get_redis_connection
 
-    from tokens import store
+    from tokens.store import snapshots
 
     conn = get_redis_connection("default")
     conn.flushdb()
-    store.forget_memo()
+    snapshots.forget_memo()
     yield
-    store.forget_memo()
+    snapshots.forget_memo()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """daphne with a throttle rate no test reaches; tests publish snapshots to the same Redis DB."""
+    server = start_daphne(tmp_path_factory.mktemp("live"), API_THROTTLE_RATE="1000000/min")
+    yield server
+    server.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def throttled_daphne(tmp_path_factory) -> Iterator[LiveServer]:
+    """daphne allowing 5 requests per minute per IP."""
+    server = start_daphne(tmp_path_factory.mktemp("throttled"), API_THROTTLE_RATE="5/min")
+    yield server
+    server.proc.stop()
+
+
+@pytest.fixture
+def api_rate(settings):
+    """Set the in-process throttle rate (DRF re-reads its settings on change)."""
+
+    def set_rate(rate: str | None) -> None:
+        rest = dict(settings.REST_FRAMEWORK)
+        rest["DEFAULT_THROTTLE_RATES"] = {"anon": rate}
+        settings.REST_FRAMEWORK = rest
+
+    set_rate("1000000/min")
+    return set_rate

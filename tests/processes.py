@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -173,3 +174,27 @@ def start_redis(port: int, log_dir: Path) -> Proc:
     proc = Proc(f"redis-{port}", argv, dict(os.environ), log_dir)
     wait_for_port(port)
     return proc
+
+
+@dataclass
+class LiveServer:
+    url: str
+    proc: Proc
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return requests.get(self.url + path, **kwargs)
+
+
+def start_daphne(log_dir: Path, **env: str) -> LiveServer:
+    """daphne on a free port, like `make run`, with the test settings and `env` overrides."""
+    port = free_port()
+    argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    proc = Proc(f"daphne-{port}", argv, base_env(**env), log_dir)
+    server = LiveServer(f"http://127.0.0.1:{port}", proc)
+    try:
+        wait_for(lambda: server.get("/api/health/").status_code in (200, 503), timeout=30, what="daphne")
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(proc.output()) from None
+    return server

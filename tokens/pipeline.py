@@ -1,5 +1,9 @@
 """merge_and_publish: source snapshots -> merged snapshot in Redis -> change events to subscribers.
 
+The one module of `tokens` that knows `realtime`: it joins the two halves of the flow, so it
+imports both at its top (tokens' merge and store, realtime's publish); nothing in `realtime`
+imports it back.
+
 Single-flight across every worker: one merge runs at a time (`lock:merge`); a refresh that finishes
 while a merge is running sets `merge-pending`, and the running merge goes round once more, so no
 source update is left unmerged.
@@ -13,9 +17,11 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from tokens import metrics, store
-from tokens.merge import merge_sources
+from realtime.publish import publish_changes, thresholds_from_settings
+from tokens.infra import metrics
+from tokens.merge.core import merge_sources
 from tokens.records import SOURCES, Snapshot, SourceStatus
+from tokens.store import ingested, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +33,9 @@ MAX_ROUNDS = 3
 
 def build_snapshot(snapshot_id: int, now: float) -> Snapshot:
     """Merge the stored source snapshots over the stored universe into a new Snapshot."""
-    sources = {name: store.load_source(name) for name in SOURCES}
+    sources = {name: ingested.load_source(name) for name in SOURCES}
     result = merge_sources(
-        sources, store.load_universe(), now=now, outlier_factor=settings.PRICE_OUTLIER_FACTOR
+        sources, ingested.load_universe(), now=now, outlier_factor=settings.PRICE_OUTLIER_FACTOR
     )
     statuses = {
         name: SourceStatus(ok=snap.ok, fetched_at=snap.fetched_at, error=snap.error)
@@ -68,9 +74,9 @@ def merge_and_publish() -> Snapshot | None:
 
 def _merge_once() -> Snapshot:
     started = time.perf_counter()
-    previous = store.current_snapshot()
-    snapshot = build_snapshot(store.next_snapshot_id(), time.time())
-    store.publish_snapshot(snapshot)
+    previous = snapshots.current_snapshot()
+    snapshot = build_snapshot(snapshots.next_snapshot_id(), time.time())
+    snapshots.publish_snapshot(snapshot)
     seconds = time.perf_counter() - started
     metrics.MERGE_SECONDS.observe(seconds)
     metrics.SNAPSHOT_ID.set(snapshot.id)
@@ -89,8 +95,6 @@ def _merge_once() -> Snapshot:
 
 def _publish_events(previous: Snapshot | None, snapshot: Snapshot) -> int:
     """Hand the change to the realtime side; its failure never undoes the published snapshot."""
-    from realtime.publish import publish_changes, thresholds_from_settings
-
     try:
         return len(publish_changes(previous, snapshot, thresholds_from_settings()))
     except Exception:

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from tokens import ingest, pipeline
+from tokens import pipeline
+from tokens.ingest import refresh
 from tokens.records import SOURCES
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def refresh_source(source: str) -> dict | None:
             log.info("refresh skipped source=%s reason=already-running", source)
             return None
         try:
-            report = ingest.refresh_source(source)
+            report = refresh.refresh_source(source)
         finally:
             _release(lock)
         pipeline.merge_and_publish()
@@ -46,16 +47,6 @@ def refresh_source(source: str) -> dict | None:
         # Redis is down or restarting: skip this run; beat schedules the next one.
         log.error("refresh skipped source=%s reason=redis-unavailable error=%s", source, exc)
         return None
-
-
-@shared_task(name="tokens.merge_and_publish", ignore_result=True)
-def merge_and_publish() -> int | None:
-    try:
-        snapshot = pipeline.merge_and_publish()
-    except RedisError as exc:
-        log.error("merge skipped reason=redis-unavailable error=%s", exc)
-        return None
-    return snapshot.id if snapshot else None
 
 
 def _release(lock) -> None:

@@ -1,4 +1,4 @@
-"""Renders merged Token records as the public TOKEN / detail JSON objects of API.md (pure)."""
+"""Renders merged Token records as the public TOKEN / detail JSON objects of docs/api.md (pure)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from tests.api.factories import make_token, mint_for, publish
-from tokens.api.cache import etag_matches
+from tests.factories import make_token, mint_for, publish
+from tokens.asgi.cache import etag_matches
 
 
 def test_list_etag_and_304(client, settings):

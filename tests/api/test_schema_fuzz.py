@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.api.factories import make_token, publish
+from tests.factories import make_token, publish
 from tokens.records import PoolView, SourcePrice, WindowStats
 
 OPERATIONS = [("/api/tokens/", "GET"), ("/api/tokens/{mint}/", "GET"), ("/api/health/", "GET")]

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.api.factories import make_token, mint_for, publish
+from tests.factories import make_token, mint_for, publish
 from tokens.records import PoolView, SourcePrice, SourceStatus, WindowStats
 
 TOKEN_KEYS = {

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from tests.integration.conftest import run_refreshes, wait_idle
-from tokens import store
+from tokens.infra import redis_clients
 from tokens.records import SOURCES
+from tokens.store import ingested, snapshots
 
 pytestmark = pytest.mark.slow
 
@@ -18,11 +19,11 @@ DISCOVERY_PATHS = ("/token-boosts/", "/token-profiles/")
 
 def test_refresh_cycle_builds_one_snapshot_from_all_three_sources(replay):
     run_refreshes(*SOURCES, rounds=3)
-    snap = store.current_snapshot()
+    snap = snapshots.current_snapshot()
     assert snap is not None
     assert {name: status.ok for name, status in snap.sources.items()} == dict.fromkeys(SOURCES, True)
     replay_mints = {t["mint"] for t in replay.universe()}
-    assert set(store.load_universe()) <= replay_mints
+    assert set(ingested.load_universe()) <= replay_mints
     assert len(snap.tokens) >= 0.9 * len(replay_mints)
     assert snap.sol_price_usd and 50 < snap.sol_price_usd < 500
     both = [t for t in snap.tokens.values() if set(t.sources) == set(SOURCES)]
@@ -36,14 +37,20 @@ def test_refresh_cycle_builds_one_snapshot_from_all_three_sources(replay):
 
 def test_ids_increase_and_current_pointer_flips(replay):
     run_refreshes("dexscreener")
-    first = store.current_snapshot_id()
+    first = snapshots.current_snapshot_id()
     run_refreshes("jupiter")
-    second = store.current_snapshot_id()
+    second = snapshots.current_snapshot_id()
     assert second > first
-    assert store.load_snapshot(first) is not None  # kept for readers mid-flight…
-    redis = store.raw_redis()
-    assert 0 < redis.ttl(store.raw_key(store.KEY_SNAPSHOT.format(id=first))) <= store.SNAPSHOT_KEEP_SECONDS
-    assert redis.ttl(store.raw_key(store.KEY_SNAPSHOT.format(id=second))) == -1  # …the current one forever
+    assert snapshots.load_snapshot(first) is not None  # kept for readers mid-flight…
+    redis = redis_clients.raw_redis()
+    assert (
+        0
+        < redis.ttl(redis_clients.raw_key(snapshots.KEY_SNAPSHOT.format(id=first)))
+        <= snapshots.SNAPSHOT_KEEP_SECONDS
+    )
+    assert (
+        redis.ttl(redis_clients.raw_key(snapshots.KEY_SNAPSHOT.format(id=second))) == -1
+    )  # …the current one forever
 
 
 def _max_in_sliding_minute(times: list[float]) -> int:
@@ -109,7 +116,7 @@ def test_one_source_refresh_never_runs_twice_at_once(replay, workers, worker_env
 
 def test_429_pauses_the_source_for_every_worker_and_keeps_last_good_data(replay, workers, worker_env):
     run_refreshes(*SOURCES, rounds=2)
-    before = store.current_snapshot()
+    before = snapshots.current_snapshot()
     jupiter_priced = {m for m, t in before.tokens.items() if "jupiter" in t.sources}
     assert jupiter_priced
     workers("w1", worker_env)
@@ -130,7 +137,7 @@ def test_429_pauses_the_source_for_every_worker_and_keeps_last_good_data(replay,
     too_soon = [r for r in rows if t429 < r["t"] < t429 + 5.0]
     assert not too_soon, f"requests within Retry-After: {too_soon}"
     assert any(r["t"] >= t429 + 5.0 and r["status"] == 200 for r in rows), "it resumes after the pause"
-    after = store.current_snapshot()
+    after = snapshots.current_snapshot()
     still = {m for m, t in after.tokens.items() if "jupiter" in t.sources}
     assert jupiter_priced <= still
 
@@ -138,11 +145,11 @@ def test_429_pauses_the_source_for_every_worker_and_keeps_last_good_data(replay,
 @pytest.mark.parametrize("mode", ["500", "malformed", "empty", "timeout"])
 def test_failing_source_stays_in_service_and_recovers(replay, mode):
     run_refreshes(*SOURCES, rounds=2)
-    good = store.current_snapshot()
+    good = snapshots.current_snapshot()
     gecko_tokens = {m for m, t in good.tokens.items() if "geckoterminal" in t.sources}
     replay.fault("geckoterminal", mode)
     run_refreshes("geckoterminal", "dexscreener", rounds=2)
-    failing = store.current_snapshot()
+    failing = snapshots.current_snapshot()
     assert failing.id > good.id
     status = failing.sources["geckoterminal"]
     assert status.ok is False and status.error
@@ -151,6 +158,6 @@ def test_failing_source_stays_in_service_and_recovers(replay, mode):
     assert gecko_tokens <= {m for m, t in failing.tokens.items() if "geckoterminal" in t.sources}
     replay.clear_faults()
     run_refreshes("geckoterminal")
-    recovered = store.current_snapshot()
+    recovered = snapshots.current_snapshot()
     assert recovered.sources["geckoterminal"].ok is True
     assert recovered.sources["geckoterminal"].fetched_at > status.fetched_at

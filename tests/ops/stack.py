@@ -14,8 +14,16 @@ from typing import Any
 import orjson
 import redis
 
-from tests.api.conftest import LiveServer, start_daphne
-from tests.processes import Proc, base_env, free_port, start_beat, start_redis, start_worker
+from tests.processes import (
+    LiveServer,
+    Proc,
+    base_env,
+    free_port,
+    start_beat,
+    start_daphne,
+    start_redis,
+    start_worker,
+)
 
 PREFIX = "mds:1:"
 

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from config.login_throttle import KEY
-from tokens import store
+from tokens.infra import redis_clients
+from tokens.ops.login_throttle import KEY
 
 LOGIN = "/admin/login/"
 
@@ -38,12 +38,12 @@ def test_a_successful_login_clears_the_count(client, admin_user, settings):
     for _ in range(2):
         _login(client, "wrong")
     assert _login(client, "correct-horse-battery").status_code == 302
-    assert store.raw_redis().get(store.raw_key(KEY.format(address="127.0.0.1"))) is None
+    assert redis_clients.raw_redis().get(redis_clients.raw_key(KEY.format(address="127.0.0.1"))) is None
 
 
 async def test_the_async_path_refuses_a_locked_out_address(async_client, settings):
     settings.ADMIN_LOGIN_MAX_FAILURES = 3
-    key = store.raw_key(KEY.format(address="127.0.0.1"))
-    store.raw_redis().set(key, 3, ex=60)
+    key = redis_clients.raw_key(KEY.format(address="127.0.0.1"))
+    redis_clients.raw_redis().set(key, 3, ex=60)
     response = await async_client.post(reverse("admin:login"), {"username": "root", "password": "x"})
     assert response.status_code == 429

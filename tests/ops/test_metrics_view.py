@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from config.metrics import ip_allowed, route_name, token_allowed
 from tests.ops.metrics_text import Scrape
+from tokens.asgi.http_metrics import route_name
+from tokens.ops.metrics_view import ip_allowed, token_allowed
 
 
 @pytest.mark.pure

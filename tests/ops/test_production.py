@@ -11,8 +11,7 @@ import subprocess
 import pytest
 import requests
 
-from tests.api.conftest import start_daphne
-from tests.processes import BIN, ROOT, base_env, free_port, wait_for
+from tests.processes import BIN, ROOT, base_env, free_port, start_daphne, wait_for
 
 pytestmark = pytest.mark.slow
 

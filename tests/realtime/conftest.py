@@ -19,8 +19,9 @@ from realtime import eventlog
 from realtime.events import Thresholds
 from realtime.publish import publish_changes
 from realtime.relay import close_relay
-from tokens import store
+from tokens.infra import redis_clients
 from tokens.records import Snapshot
+from tokens.store import snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = b"http://testserver"
@@ -42,7 +43,7 @@ def _small_seqs(request):
     """Start the event counter at 0 (a fresh Redis would seed it with the time in ms)."""
     if request.node.get_closest_marker("pure"):
         return
-    from tokens.store import raw_key, raw_redis
+    from tokens.infra.redis_clients import raw_key, raw_redis
 
     raw_redis().set(raw_key(eventlog.KEY_SEQ), 0)
 
@@ -73,14 +74,14 @@ async def ws():
         with contextlib.suppress(Exception):
             await comm.disconnect(timeout=0.3)
     await close_relay()
-    await eventlog.close_async_client()
+    await redis_clients.close_pooled_async_client()
 
 
 def commit_sync(
     previous: Snapshot | None, current: Snapshot, thresholds: Thresholds | None = None
 ) -> list[dict]:
     """What the merge does: make `current` the current snapshot, then publish the change."""
-    store.publish_snapshot(current)
+    snapshots.publish_snapshot(current)
     return publish_changes(previous, current, thresholds or Thresholds())
 
 

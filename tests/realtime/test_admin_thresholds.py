@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from realtime.publish import publish_changes, thresholds_from_settings
-from tests.realtime.factory import make_snapshot, make_token, mint, moved
+from tests.factories import event_snapshot, event_token, mint, moved
 from tokens.models import AlertSettings
 
 pytestmark = pytest.mark.django_db
@@ -36,11 +36,11 @@ def save(client, price, volume):
 
 def alerts_for_move(pct):
     """Publish a first sighting at 1.0, then a move by pct, with the thresholds the merge would read."""
-    a = make_token(A, price=1.0)
-    first = make_snapshot([a])
+    a = event_token(A, price=1.0)
+    first = event_snapshot([a])
     publish_changes(None, first, thresholds_from_settings())
     events = publish_changes(
-        first, make_snapshot([moved(a, price=1.0 + pct / 100)]), thresholds_from_settings()
+        first, event_snapshot([moved(a, price=1.0 + pct / 100)]), thresholds_from_settings()
     )
     from django_redis import get_redis_connection
 

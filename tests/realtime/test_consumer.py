@@ -7,18 +7,19 @@ import asyncio
 import pytest
 
 from realtime import eventlog
-from tests.realtime.factory import make_snapshot, make_token, mint, moved
+from tests.factories import event_snapshot, event_token, mint, moved
+from tokens.infra import redis_clients
 
 A, B, C = mint(1), mint(2), mint(3)
 
 
 def universe():
-    return [make_token(A, price=1.0), make_token(B, price=2.0), make_token(C, price=3.0)]
+    return [event_token(A, price=1.0), event_token(B, price=2.0), event_token(C, price=3.0)]
 
 
 async def seeded(commit):
     """A first refresh (3 token.added, seqs 1-3) and the snapshot it made."""
-    first = make_snapshot(universe())
+    first = event_snapshot(universe())
     await commit(None, first)
     return first
 
@@ -30,7 +31,7 @@ def moved_snapshot(previous, **prices):
         moved(t, price=prices[k]) if (k := next(k for k, m in mints.items() if m == mint_)) in prices else t
         for mint_, t in previous.tokens.items()
     ]
-    return make_snapshot(tokens)
+    return event_snapshot(tokens)
 
 
 async def frames(comm, timeout=1.0):
@@ -97,7 +98,7 @@ async def test_token_subscriptions_get_only_their_tokens_in_one_frame(ws, commit
         ("token.update", B),
     ]
     # the untracked mint's events start when it appears
-    await commit(second, make_snapshot([*second.tokens.values(), make_token(untracked)]))
+    await commit(second, event_snapshot([*second.tokens.values(), event_token(untracked)]))
     assert [(e["type"], e["token_address"]) for e in events_of(await frames(client))] == [
         ("token.added", untracked)
     ]
@@ -114,7 +115,7 @@ async def test_unsubscribe_stops_events(ws, commit):
     await client.send_json_to({"action": "subscribe", "all": True})
     await client.receive_json_from(timeout=5)
     await client.send_json_to({"action": "unsubscribe", "all": True})
-    third = make_snapshot([moved(t, price=9.0) for t in first.tokens.values()])
+    third = event_snapshot([moved(t, price=9.0) for t in first.tokens.values()])
     await commit(first, third)
     assert {e["token_address"] for e in events_of(await frames(client))} == {B}  # back to its tokens
 
@@ -296,7 +297,7 @@ async def test_disconnect_leaves_every_group(ws, commit):
     await asyncio.sleep(0.2)  # the last member out leaves the layer's group in the background
     assert set(relay.members) == {f"token.{A}"}  # still wanted by the other connection
     layer = get_channel_layer()
-    redis = eventlog.async_client()
+    redis = redis_clients.pooled_async_client()
     assert await redis.zrange(layer._group_key(f"token.{A}"), 0, -1) == [relay.channel.encode()]
     for group in ("tokens.alerts", f"token.{B}"):
         assert await redis.zrange(layer._group_key(group), 0, -1) == []

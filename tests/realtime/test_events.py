@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from realtime.events import AlertState, Thresholds, changed_fields, diff_snapshots, volume_spike_pct
-from tests.realtime.factory import make_snapshot, make_token, mint, moved
+from tests.factories import event_snapshot, event_token, mint, moved
 
 pytestmark = pytest.mark.pure
 
@@ -36,7 +36,7 @@ def types(events):
 
 
 def test_first_snapshot_adds_every_token_without_alerts():
-    (events,), states = run([make_snapshot([make_token(A), make_token(B, m5=500.0)])])
+    (events,), states = run([event_snapshot([event_token(A), event_token(B, m5=500.0)])])
     assert types(events) == [("token.added", A), ("token.added", B)]
     assert events[0]["token"]["token_address"] == A and events[0]["token"]["price_usd"] == 1.0
     assert states[A] == AlertState(1.0, False)
@@ -44,39 +44,39 @@ def test_first_snapshot_adds_every_token_without_alerts():
 
 
 def test_update_names_only_changed_shown_fields():
-    a = make_token(A)
-    (_, events), _ = run([make_snapshot([a]), make_snapshot([moved(a, liquidity_usd=60_000.0)])])
+    a = event_token(A)
+    (_, events), _ = run([event_snapshot([a]), event_snapshot([moved(a, liquidity_usd=60_000.0)])])
     assert events == [
         {"type": "token.update", "token_address": A, "changes": {"liquidity_usd": [50_000.0, 60_000.0]}}
     ]
 
 
 def test_updated_at_alone_is_not_an_update():
-    a = make_token(A)
-    (_, events), _ = run([make_snapshot([a]), make_snapshot([moved(a, updated_at=a.updated_at + 10)])])
+    a = event_token(A)
+    (_, events), _ = run([event_snapshot([a]), event_snapshot([moved(a, updated_at=a.updated_at + 10)])])
     assert events == []
 
 
 def test_changes_of_a_price_move_list_every_dependent_field():
-    a = make_token(A, price=1.0)
-    (_, events), _ = run([make_snapshot([a]), make_snapshot([moved(a, price=1.02)])])
+    a = event_token(A, price=1.0)
+    (_, events), _ = run([event_snapshot([a]), event_snapshot([moved(a, price=1.02)])])
     (update,) = events
     assert set(update["changes"]) == {"price_usd", "price_sol", "market_cap_usd"}
     assert update["changes"]["price_usd"] == [1.0, 1.02]
 
 
 def test_added_and_removed():
-    a, b, c = make_token(A), make_token(B), make_token(C)
-    (_, events), states = run([make_snapshot([a, b]), make_snapshot([b, c])])
+    a, b, c = event_token(A), event_token(B), event_token(C)
+    (_, events), states = run([event_snapshot([a, b]), event_snapshot([b, c])])
     assert types(events) == [("token.added", C), ("token.removed", A)]
     assert events[1] == {"type": "token.removed", "token_address": A}
     assert A not in states and C in states
 
 
 def test_three_percent_move_does_not_alert_ten_percent_does():
-    a = make_token(A, price=1.0)
+    a = event_token(A, price=1.0)
     (_, small, big), _ = run(
-        [make_snapshot([a]), make_snapshot([moved(a, price=1.03)]), make_snapshot([moved(a, price=1.10)])]
+        [event_snapshot([a]), event_snapshot([moved(a, price=1.03)]), event_snapshot([moved(a, price=1.10)])]
     )
     assert types(small) == [("token.update", A)]
     assert types(big) == [("token.update", A), ("token.price_change", A)]
@@ -87,11 +87,11 @@ def test_three_percent_move_does_not_alert_ten_percent_does():
 
 
 def test_reference_is_the_price_at_the_last_alert():
-    a = make_token(A, price=1.0)
+    a = event_token(A, price=1.0)
     path = [1.0, 1.03, 1.06, 1.10, 1.12, 1.05]
     # 1.03: 3% (no); 1.06: 6% from 1.0 (alert, ref 1.06); 1.10: 3.8% (no); 1.12: 5.7% (alert, ref 1.12);
     # 1.05: -6.25% (alert)
-    results, states = run([make_snapshot([moved(a, price=p)]) for p in path])
+    results, states = run([event_snapshot([moved(a, price=p)]) for p in path])
     alerts = [[e for e in events if e["type"] == "token.price_change"] for events in results]
     assert [len(x) for x in alerts] == [0, 0, 1, 0, 1, 1]
     assert alerts[2][0]["reference_price_usd"] == 1.0
@@ -101,36 +101,40 @@ def test_reference_is_the_price_at_the_last_alert():
 
 
 def test_move_of_exactly_the_threshold_alerts():
-    a = make_token(A, price=1.0)
-    (_, events), _ = run([make_snapshot([a]), make_snapshot([moved(a, price=1.05)])])
+    a = event_token(A, price=1.0)
+    (_, events), _ = run([event_snapshot([a]), event_snapshot([moved(a, price=1.05)])])
     assert ("token.price_change", A) in types(events)
 
 
 def test_threshold_changes_take_effect():
-    a = make_token(A, price=1.0)
-    snaps = [make_snapshot([a]), make_snapshot([moved(a, price=1.10)])]
+    a = event_token(A, price=1.0)
+    snaps = [event_snapshot([a]), event_snapshot([moved(a, price=1.10)])]
     (_, strict), _ = run(snaps, Thresholds(price_change_pct=15))
     (_, loose), _ = run(snaps, Thresholds(price_change_pct=2))
     assert ("token.price_change", A) not in types(strict)
     assert ("token.price_change", A) in types(loose)
-    a3 = [make_snapshot([a]), make_snapshot([moved(a, price=1.03)])]
+    a3 = [event_snapshot([a]), event_snapshot([moved(a, price=1.03)])]
     (_, three), _ = run(a3, Thresholds(price_change_pct=2))
     assert ("token.price_change", A) in types(three)
 
 
 def test_unknown_price_keeps_the_reference():
-    a = make_token(A, price=1.0)
+    a = event_token(A, price=1.0)
     results, states = run(
-        [make_snapshot([a]), make_snapshot([moved(a, price_usd=None)]), make_snapshot([moved(a, price=1.2)])]
+        [
+            event_snapshot([a]),
+            event_snapshot([moved(a, price_usd=None)]),
+            event_snapshot([moved(a, price=1.2)]),
+        ]
     )
     assert ("token.price_change", A) in types(results[2])
     assert states[A].reference_price_usd == 1.2
 
 
 def test_volume_spike_fires_once_per_crossing():
-    a = make_token(A, m5=10.0, h1=120.0)  # average 10 per 5 min: 0%
+    a = event_token(A, m5=10.0, h1=120.0)  # average 10 per 5 min: 0%
     levels = [10.0, 16.0, 20.0, 25.0, 12.0, 14.0, 18.0]  # +60% crosses 50%; 12 drops below; 18 crosses again
-    results, _ = run([make_snapshot([moved(a, m5=v)]) for v in levels])
+    results, _ = run([event_snapshot([moved(a, m5=v)]) for v in levels])
     spikes = [[e for e in events if e["type"] == "token.volume_spike"] for events in results]
     assert [len(s) for s in spikes] == [0, 1, 0, 0, 0, 0, 1]
     spike = spikes[1][0]
@@ -139,8 +143,8 @@ def test_volume_spike_fires_once_per_crossing():
 
 
 def test_volume_spike_threshold_is_read_each_time():
-    a = make_token(A, m5=10.0, h1=120.0)
-    snaps = [make_snapshot([a]), make_snapshot([moved(a, m5=14.0)])]  # +40%
+    a = event_token(A, m5=10.0, h1=120.0)
+    snaps = [event_snapshot([a]), event_snapshot([moved(a, m5=14.0)])]  # +40%
     (_, default), _ = run(snaps)
     (_, lowered), _ = run(snaps, Thresholds(volume_spike_pct=30))
     assert ("token.volume_spike", A) not in types(default)
@@ -148,11 +152,11 @@ def test_volume_spike_threshold_is_read_each_time():
 
 
 def test_unknown_volumes_neither_fire_nor_rearm():
-    a = make_token(A, m5=10.0, h1=120.0)
-    path = [moved(a, m5=20.0), make_token(A, m5=None), moved(a, m5=20.0)]
-    results, _ = run([make_snapshot([a]), *[make_snapshot([t]) for t in path]])
+    a = event_token(A, m5=10.0, h1=120.0)
+    path = [moved(a, m5=20.0), event_token(A, m5=None), moved(a, m5=20.0)]
+    results, _ = run([event_snapshot([a]), *[event_snapshot([t]) for t in path]])
     assert [sum(e["type"] == "token.volume_spike" for e in r) for r in results] == [0, 1, 0, 0]
-    assert volume_spike_pct(make_token(A, h1=0.0)) is None
+    assert volume_spike_pct(event_token(A, h1=0.0)) is None
 
 
 def test_changed_fields_reports_old_and_new():
@@ -169,7 +173,9 @@ prices = st.floats(min_value=0.01, max_value=100.0, allow_nan=False)
 @settings(max_examples=200, deadline=None)
 @given(path=st.lists(prices, min_size=1, max_size=20), threshold=st.floats(min_value=0.5, max_value=50.0))
 def test_price_alerts_follow_the_reference_model(path, threshold):
-    results, states = run([make_snapshot([make_token(A, price=p)]) for p in path], Thresholds(threshold, 50))
+    results, states = run(
+        [event_snapshot([event_token(A, price=p)]) for p in path], Thresholds(threshold, 50)
+    )
     reference = path[0]
     for price, events in zip(path[1:], results[1:], strict=True):
         alerts = [e for e in events if e["type"] == "token.price_change"]
@@ -187,7 +193,7 @@ def test_price_alerts_follow_the_reference_model(path, threshold):
 @settings(max_examples=200, deadline=None)
 @given(levels=st.lists(st.floats(min_value=0.0, max_value=50.0), min_size=1, max_size=20))
 def test_spikes_equal_upward_crossings(levels):
-    results, _ = run([make_snapshot([make_token(A, m5=v, h1=120.0)]) for v in levels])
+    results, _ = run([event_snapshot([event_token(A, m5=v, h1=120.0)]) for v in levels])
     above = [(v - 10.0) / 10.0 * 100 >= 50.0 for v in levels]
     crossings = sum(1 for before, now in itertools.pairwise(above) if now and not before)
     assert sum(e["type"] == "token.volume_spike" for r in results for e in r) == crossings
@@ -199,7 +205,7 @@ token_sets = st.dictionaries(st.integers(0, 8), prices, max_size=8)
 @settings(max_examples=200, deadline=None)
 @given(before=token_sets, after=token_sets)
 def test_diff_is_consistent(before, after):
-    snaps = [make_snapshot([make_token(mint(i), price=p) for i, p in d.items()]) for d in (before, after)]
+    snaps = [event_snapshot([event_token(mint(i), price=p) for i, p in d.items()]) for d in (before, after)]
     _, events = run(snaps)[0]
     kinds = types(events)
     assert len(kinds) == len(set(kinds))  # never the same event twice

@@ -9,8 +9,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.integration.conftest import replay, replay_server, run_refreshes  # noqa: F401 - fixtures
-from tokens import store
 from tokens.records import SOURCES
+from tokens.store import snapshots
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
@@ -23,7 +23,7 @@ async def next_events(conn, timeout):
 
 async def test_a_ten_percent_upstream_move_reaches_subscribers_within_two_refreshes(replay, daphne_server):  # noqa: F811
     await asyncio.to_thread(run_refreshes, *SOURCES, rounds=2)
-    snapshot = store.current_snapshot()
+    snapshot = snapshots.current_snapshot()
     token = next(t for t in snapshot.tokens.values() if len(t.sources) == len(SOURCES) and t.price_usd)
     mint, before = token.token_address, token.price_usd
     async with connect(f"{daphne_server.url}/ws/tokens/", origin=daphne_server.origin, max_size=None) as conn:

@@ -12,12 +12,12 @@ import pytest
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
-from config.log_throttle import ThrottledWarning
 from realtime import eventlog, publish
 from realtime.events import Thresholds
 from realtime.publish import publish_changes, thresholds_from_settings
-from tests.realtime.factory import make_snapshot, make_token, mint, moved
-from tokens.store import raw_key, raw_redis
+from tests.factories import event_snapshot, event_token, mint, moved
+from tokens.infra.log_throttle import ThrottledWarning
+from tokens.infra.redis_clients import raw_key, raw_redis
 
 A, B, C = mint(1), mint(2), mint(3)
 
@@ -43,11 +43,11 @@ def log_entries():
 
 def refreshes():
     """Three refreshes: 3 added; A +10% (update + alert) and B updated; C removed."""
-    a, b, c = make_token(A, price=1.0), make_token(B, price=2.0), make_token(C)
+    a, b, c = event_token(A, price=1.0), event_token(B, price=2.0), event_token(C)
     return [
-        make_snapshot([a, b, c]),
-        make_snapshot([moved(a, price=1.10), moved(b, liquidity_usd=1.0), c]),
-        make_snapshot([moved(a, price=1.10), moved(b, liquidity_usd=1.0)]),
+        event_snapshot([a, b, c]),
+        event_snapshot([moved(a, price=1.10), moved(b, liquidity_usd=1.0), c]),
+        event_snapshot([moved(a, price=1.10), moved(b, liquidity_usd=1.0)]),
     ]
 
 
@@ -97,7 +97,7 @@ def test_nothing_changed_sends_nothing(group_sends):
     snap = refreshes()[0]
     publish_all([snap])
     group_sends.clear()
-    assert publish_changes(snap, make_snapshot(list(snap.tokens.values())), Thresholds()) == []
+    assert publish_changes(snap, event_snapshot(list(snap.tokens.values())), Thresholds()) == []
     assert not group_sends
 
 
@@ -122,24 +122,24 @@ def test_fan_out_failure_does_not_raise(monkeypatch):
 
 
 def test_alert_state_lives_in_redis_between_refreshes():
-    a = make_token(A, price=1.0)
-    publish_changes(None, make_snapshot([a]), Thresholds())
+    a = event_token(A, price=1.0)
+    publish_changes(None, event_snapshot([a]), Thresholds())
     assert eventlog.load_alert_states()[A].reference_price_usd == 1.0
     # a new process (no memory) still compares with the stored reference
-    events = publish_changes(make_snapshot([a]), make_snapshot([moved(a, price=1.08)]), Thresholds())
+    events = publish_changes(event_snapshot([a]), event_snapshot([moved(a, price=1.08)]), Thresholds())
     assert [e["type"] for e in events] == ["token.update", "token.price_change"]
     assert eventlog.load_alert_states()[A].reference_price_usd == 1.08
-    publish_changes(make_snapshot([moved(a, price=1.08)]), make_snapshot([]), Thresholds())
+    publish_changes(event_snapshot([moved(a, price=1.08)]), event_snapshot([]), Thresholds())
     assert A not in eventlog.load_alert_states()
 
 
 def test_log_keeps_only_the_configured_window(settings, monkeypatch):
     settings.EVENT_LOG_SECONDS = 1
     monkeypatch.setattr(eventlog, "EVENT_LOG_MIN_SECONDS", 0)
-    a = make_token(A, price=1.0)
-    publish_changes(None, make_snapshot([a]), Thresholds())
+    a = event_token(A, price=1.0)
+    publish_changes(None, event_snapshot([a]), Thresholds())
     time.sleep(1.1)
-    publish_changes(make_snapshot([a]), make_snapshot([moved(a, price=1.01)]), Thresholds())
+    publish_changes(event_snapshot([a]), event_snapshot([moved(a, price=1.01)]), Thresholds())
     assert [int(i.split(b"-")[0]) for i, _ in log_entries()] == [2]
     assert eventlog.current_seq_sync() == 2
 
@@ -165,7 +165,7 @@ def test_a_new_or_wiped_redis_starts_seqs_at_the_time_in_ms():
 def test_counter_never_falls_behind_the_log():
     publish_all(refreshes()[:1])
     raw_redis().delete(raw_key(eventlog.KEY_SEQ))  # e.g. an operator deleted the counter
-    (batch,) = publish_all([make_snapshot([make_token(mint(9))])])
+    (batch,) = publish_all([event_snapshot([event_token(mint(9))])])
     assert batch[0]["seq"] == 4
 
 

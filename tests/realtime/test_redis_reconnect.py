@@ -10,17 +10,18 @@ import asyncio
 
 from realtime import eventlog
 from tests.processes import free_port, start_redis
-from tokens.api.admission import AdmissionBatcher
+from tokens.asgi.admission import AdmissionBatcher
+from tokens.infra import redis_clients
 
 
 async def test_clients_reconnect_after_a_redis_restart(settings, tmp_path):
     port = free_port()
     redis_proc = start_redis(port, tmp_path)
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
-    await eventlog.close_async_client()
+    await redis_clients.close_pooled_async_client()
     try:
         batcher = AdmissionBatcher("current")
-        client = eventlog.async_client()
+        client = redis_clients.pooled_async_client()
         await client.set("current", 7)
         assert await eventlog.current_seq() == 0
         assert await batcher.check("counter", 60) == (7, 1)
@@ -32,5 +33,5 @@ async def test_clients_reconnect_after_a_redis_restart(settings, tmp_path):
         assert await batcher.check("counter", 60) == (None, 1)
         assert await asyncio.wait_for(client.ping(), 5)
     finally:
-        await eventlog.close_async_client()
+        await redis_clients.close_pooled_async_client()
         redis_proc.stop()

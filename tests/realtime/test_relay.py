@@ -100,7 +100,7 @@ async def test_after_a_receive_error_the_relay_rejoins_its_groups(monkeypatch, r
     """Redis restarted empty: group memberships are gone and the receive loop saw an error."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from tokens.store import raw_redis
+    from tokens.infra.redis_clients import raw_redis
 
     relay = relays()
     member = Member()

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from tokens.replay.app import ReplayApp
-from tokens.replay.universe import DS, GT, JUP
+from tokens.replay.world import DS, GT, JUP
 
-dexscreener = pytest.importorskip("tokens.sources.dexscreener")
-geckoterminal = pytest.importorskip("tokens.sources.geckoterminal")
-jupiter = pytest.importorskip("tokens.sources.jupiter")
+dexscreener = pytest.importorskip("tokens.ingest.parsers.dexscreener")
+geckoterminal = pytest.importorskip("tokens.ingest.parsers.geckoterminal")
+jupiter = pytest.importorskip("tokens.ingest.parsers.jupiter")
 
 pytestmark = pytest.mark.pure
 

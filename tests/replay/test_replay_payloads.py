@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import load_sample
 from tokens.replay.app import ReplayApp
-from tokens.replay.universe import DS, GT, JUP
+from tokens.replay.world import DS, GT, JUP
 
 pytestmark = pytest.mark.pure
 

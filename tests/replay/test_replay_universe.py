@@ -15,7 +15,7 @@ from tokens.replay.faults import Fault, FaultTable, parse_fault, parse_fault_fla
 from tokens.replay.formats import ds_price, gt_decimal, is_mint
 from tokens.replay.market import MarketState, market_view, wave
 from tokens.replay.traffic import RateWindow
-from tokens.replay.universe import DS, GT, JUP, build_universe
+from tokens.replay.world import DS, GT, JUP, build_universe
 
 pytestmark = pytest.mark.pure
 

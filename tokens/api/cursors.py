@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from django.core import signing
 
-from tokens.selectors import RankKey, TokenQuery
+from tokens.selectors.ordering import RankKey
+from tokens.selectors.query import TokenQuery
 
 SALT = "tokens.api.cursor.v1"
 

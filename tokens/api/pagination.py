@@ -11,11 +11,12 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from tokens.api.cursors import Cursor, encode_cursor
 from tokens.records import Snapshot, Token
-from tokens.selectors import Page, TokenQuery, index
+from tokens.selectors.paging import Page, index
+from tokens.selectors.query import TokenQuery
 
 
 class SnapshotCursorPagination(BasePagination):
-    """Pages of at most `limit` tokens after/before a cursor's rank key; see tokens.selectors."""
+    """Pages of at most `limit` tokens after/before a cursor's rank key; see tokens.selectors.query."""
 
     cursor_query_param = "cursor"
 

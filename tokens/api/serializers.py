@@ -14,9 +14,9 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from tokens.api.cursors import Cursor, InvalidCursor, decode_cursor
+from tokens.ingest.parsers.parsing import is_mint  # noqa: F401 - used by views as serializers.is_mint
 from tokens.records import TIMEFRAMES
-from tokens.selectors import DEFAULT_ORDERING, DEFAULT_TIMEFRAME, ORDERINGS, TokenQuery
-from tokens.sources.parsing import is_mint  # noqa: F401 - used by views as serializers.is_mint
+from tokens.selectors.query import DEFAULT_ORDERING, DEFAULT_TIMEFRAME, ORDERINGS, TokenQuery
 
 LIMIT_DEFAULT, LIMIT_MAX = 50, 200
 _SLUG = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"

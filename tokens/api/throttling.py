@@ -1,96 +1,13 @@
-"""Per-IP request rate of the REST API: one Redis fixed-window counter per client and window.
-
-Owns the Redis keys ``throttle_anon_<ident>_<window>`` (under django-redis's prefix). The DRF
-throttle below and the ASGI response cache (tokens/api/cache.py) count on the same keys with the
-same rate (``DEFAULT_THROTTLE_RATES["anon"]``, i.e. API_THROTTLE_RATE), so a client is limited
-the same whichever layer answers it. A request is counted once: when the ASGI layer has counted
-it, it leaves its verdict in the ASGI scope and the DRF throttle reuses it.
-"""
+"""The DRF throttle of the REST API, counting on the shared per-IP counter of tokens/asgi/throttle.py."""
 
 from __future__ import annotations
 
-import functools
-import logging
 import math
-import time
-from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import RedisError
-from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
-from config.log_throttle import ThrottledWarning
-from tokens import store
-
-log = logging.getLogger(__name__)
-_redis_down = ThrottledWarning(log)
-
-SCOPE = "anon"
-SCOPE_VERDICT = "tokens.throttle_verdict"  # ASGI scope key holding an already-made Verdict
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    allowed: bool
-    wait: float  # seconds until the window resets (meaningful when not allowed)
-
-
-def current_rate() -> tuple[int, int] | None:
-    """(requests, seconds) from DRF's throttle rates, read per call so setting overrides apply."""
-    rate = api_settings.DEFAULT_THROTTLE_RATES.get(SCOPE)
-    if not rate:
-        return None
-    num, period = rate.split("/")
-    return int(num), _PERIODS[period.strip()[0]]
-
-
-def client_ident(forwarded_for: str | None, remote_addr: str | None) -> str:
-    """The client as DRF's BaseThrottle.get_ident sees it (honouring NUM_PROXIES)."""
-    num_proxies = api_settings.NUM_PROXIES
-    if num_proxies is not None:
-        if num_proxies == 0 or forwarded_for is None:
-            return remote_addr or ""
-        addrs = forwarded_for.split(",")
-        return addrs[-min(num_proxies, len(addrs))].strip()[:64]
-    return ("".join(forwarded_for.split()) if forwarded_for else remote_addr or "")[:64]
-
-
-def counter_key(ident: str, now: float, duration: int) -> str:
-    """The full Redis key counting `ident`'s requests in the window containing `now`."""
-    return _full_key(ident, int(now // duration))
-
-
-@functools.lru_cache(maxsize=4096)
-def _full_key(ident: str, window: int) -> str:
-    return store.raw_key(f"throttle_{SCOPE}_{ident}_{window}")
-
-
-def judge(count: int, limit: int, now: float, duration: int) -> Verdict:
-    """The verdict for the `count`-th request of a window."""
-    wait = duration - (now % duration)
-    return Verdict(allowed=count <= limit, wait=wait)
-
-
-def hit(ident: str, now: float | None = None) -> Verdict:
-    """Count one request of `ident` (blocking Redis call) and judge it; fails open without Redis."""
-    rate = current_rate()
-    if rate is None:
-        return Verdict(True, 0.0)
-    limit, duration = rate
-    now = time.time() if now is None else now
-    key = counter_key(ident, now, duration)
-    try:
-        pipe = store.raw_redis().pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, duration + 1)
-        count = int(pipe.execute()[0])
-    except RedisError as exc:
-        _redis_down.warn("throttle check skipped, Redis unavailable: %s", exc)
-        return Verdict(True, 0.0)
-    _redis_down.recovered("throttle checks run again, Redis answers")
-    return judge(count, limit, now, duration)
+from tokens.asgi.throttle import SCOPE, SCOPE_VERDICT, Verdict, client_ident, hit
 
 
 class IPRateThrottle(AnonRateThrottle):

@@ -17,13 +17,14 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tokens import store
 from tokens.api import serializers as s
-from tokens.api.cache import DATA_FETCHED_AT_HEADER, SNAPSHOT_HEADER
 from tokens.api.pagination import SnapshotCursorPagination
 from tokens.api.throttling import IPRateThrottle
+from tokens.asgi.cache import DATA_FETCHED_AT_HEADER, SNAPSHOT_HEADER
 from tokens.records import Snapshot
-from tokens.selectors import DEFAULT_ORDERING, is_stale, snapshot_age
+from tokens.selectors.freshness import is_stale, snapshot_age
+from tokens.selectors.query import DEFAULT_ORDERING
+from tokens.store import snapshots
 from tokens.tokenjson import iso, token_detail_dict, token_dict
 
 _ERRORS = {
@@ -48,7 +49,7 @@ _MINT = OpenApiParameter(
 
 
 def snapshot_meta(snapshot: Snapshot | None, timeframe: str, ordering: str, count: int) -> dict[str, Any]:
-    """The list's `meta` block (API.md §3)."""
+    """The list's `meta` block (docs/api.md §3)."""
     now = time.time()
     if snapshot is None:
         return {
@@ -150,7 +151,7 @@ class TokenViewSet(viewsets.ViewSet):
             params.validated_data["limit"],
             params.validated_data["cursor"],
         )
-        snapshot = store.current_snapshot()
+        snapshot = snapshots.current_snapshot()
         if snapshot is None:
             return _no_snapshot(query.timeframe, query.ordering)
         etag, not_modified = _not_modified(request, snapshot)
@@ -170,7 +171,7 @@ class TokenViewSet(viewsets.ViewSet):
         params = s.TimeframeQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         timeframe = params.validated_data["timeframe"]
-        snapshot = store.current_snapshot()
+        snapshot = snapshots.current_snapshot()
         if snapshot is None:
             return _no_snapshot(timeframe, DEFAULT_ORDERING)
         token = snapshot.tokens.get(mint)

@@ -19,7 +19,7 @@ from tokens.replay.faults import Fault, FaultTable
 from tokens.replay.market import MarketState, MarketView, apply_move, market_view
 from tokens.replay.routes import route
 from tokens.replay.traffic import RateWindow, RequestLog
-from tokens.replay.universe import JUP, build_universe
+from tokens.replay.world import JUP, build_universe
 
 DEFAULT_JUPITER_RPM = 120
 

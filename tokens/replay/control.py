@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from tokens.replay.app import ReplayApp, Response
 from tokens.replay.faults import parse_fault
 from tokens.replay.market import universe_summary
-from tokens.replay.universe import SOURCES, WINDOWS
+from tokens.replay.world import SOURCES, WINDOWS
 
 Handler = Callable[[ReplayApp, dict[str, list[str]], Any], Response]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tokens.replay.formats import stable_slug, stable_unit
-from tokens.replay.universe import TokenSpec
+from tokens.replay.world import TokenSpec
 
 
 def website(spec: TokenSpec) -> str | None:

@@ -6,7 +6,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tokens.replay.universe import SOURCES
+from tokens.replay.world import SOURCES
 
 MODES: tuple[str, ...] = ("429", "500", "slow", "timeout", "malformed", "empty", "ok")
 TIMEOUT_SECONDS = 60.0

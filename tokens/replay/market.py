@@ -15,7 +15,7 @@ from typing import Any
 
 from tokens.replay.formats import stable_unit
 from tokens.replay.known import SOL, SOL_PRICE_USD, USDC
-from tokens.replay.universe import WINDOW_SECONDS, WINDOWS, PoolSpec, TokenSpec, Universe
+from tokens.replay.world import WINDOW_SECONDS, WINDOWS, PoolSpec, TokenSpec, Universe
 
 MOTION_PERIODS: tuple[float, ...] = (90.0, 600.0, 3600.0)
 PRICE_AMPLITUDES: tuple[float, ...] = (0.01, 0.03, 0.06)  # in log-price, times the token's volatility
@@ -56,7 +56,7 @@ class MarketState:
 
 
 @dataclass(frozen=True, slots=True)
-class PoolView:
+class PoolState:
     """One pool's true values now; `volume`, `buys`, `sells`, `change` are keyed by window."""
 
     spec: PoolSpec
@@ -74,10 +74,10 @@ class PoolView:
 
 
 @dataclass(frozen=True, slots=True)
-class TokenView:
+class TokenState:
     spec: TokenSpec
     price_usd: float
-    pools: tuple[PoolView, ...]  # same order as spec.pools
+    pools: tuple[PoolState, ...]  # same order as spec.pools
 
     @property
     def liquidity_usd(self) -> float:
@@ -106,9 +106,9 @@ class MarketView:
     at: float  # wall time
     elapsed: int
     sol_price_usd: float
-    sol_pool: PoolView
-    tokens: dict[str, TokenView]
-    pools: dict[str, PoolView]
+    sol_pool: PoolState
+    tokens: dict[str, TokenState]
+    pools: dict[str, PoolState]
     source_price_factor: dict[tuple[str, str], float]
 
     def noise(self, source: str, key: str) -> float:
@@ -140,8 +140,8 @@ def market_view(universe: Universe, state: MarketState, now: float) -> MarketVie
     sol_price = SOL_PRICE_USD * math.exp(wave(seed, SOL.mint, elapsed, SOL_AMPLITUDES))
     quote_prices = {SOL.mint: sol_price, USDC.mint: 1.0}
     sol_pool = _pool_view(universe.sol_pool, sol_price, sol_price / SOL_PRICE_USD, 0.0, 1.0, state, now)
-    tokens: dict[str, TokenView] = {}
-    pools: dict[str, PoolView] = {sol_pool.spec.address: sol_pool}
+    tokens: dict[str, TokenState] = {}
+    pools: dict[str, PoolState] = {sol_pool.spec.address: sol_pool}
     for spec in universe.tokens:
         ratio = state.price_factor.get(spec.mint, 1.0)
         ratio *= math.exp(spec.volatility * wave(seed, spec.mint, elapsed, PRICE_AMPLITUDES))
@@ -151,7 +151,7 @@ def market_view(universe: Universe, state: MarketState, now: float) -> MarketVie
             _pool_view(p, price, ratio, volume_wave, quote_prices[p.quote_mint], state, now)
             for p in spec.pools
         )
-        tokens[spec.mint] = TokenView(spec, price, views)
+        tokens[spec.mint] = TokenState(spec, price, views)
         pools.update((v.spec.address, v) for v in views)
     return MarketView(seed, now, elapsed, sol_price, sol_pool, tokens, pools, dict(state.source_price_factor))
 
@@ -159,7 +159,7 @@ def market_view(universe: Universe, state: MarketState, now: float) -> MarketVie
 def _pool_view(
     pool: PoolSpec, token_price: float, ratio: float, volume_wave: float, quote_price: float,
     state: MarketState, now: float,
-) -> PoolView:  # fmt: skip
+) -> PoolState:  # fmt: skip
     extra = state.volume_extra.get(pool.address, 0.0)
     volume = [
         v * math.exp(volume_wave * VOLUME_SENSITIVITY[w]) + extra
@@ -173,7 +173,7 @@ def _pool_view(
             volume[i + 1 :] = [volume[i]] * (len(volume) - i - 1)
             break
     vol = dict(zip(WINDOWS, volume, strict=True))
-    return PoolView(
+    return PoolState(
         spec=pool,
         price_usd=token_price * (1 + pool.skew),
         quote_price_usd=quote_price,

@@ -12,15 +12,15 @@ from typing import Any
 from tokens.replay import cosmetics, discovery, templates
 from tokens.replay.formats import ds_number, ds_price
 from tokens.replay.known import DS_DEX, QUOTES, SOL
-from tokens.replay.market import MarketView, PoolView, TokenView
-from tokens.replay.universe import DS, WINDOWS
+from tokens.replay.market import MarketView, PoolState, TokenState
+from tokens.replay.world import DS, WINDOWS
 
 MAX_TOKENS = 30
 SEARCH_LIMIT = 30
 _CDN = "https://cdn.dexscreener.com"
 
 
-def pair(view: MarketView, pool: PoolView) -> dict[str, Any]:
+def pair(view: MarketView, pool: PoolState) -> dict[str, Any]:
     """One pair object, as DexScreener reports this pool (with its ±0.5% noise)."""
     spec = pool.spec
     if spec.address == view.sol_pool.spec.address:
@@ -57,7 +57,7 @@ def pair(view: MarketView, pool: PoolView) -> dict[str, Any]:
     return out
 
 
-def _market_fields(view: MarketView, pool: PoolView, price: float) -> dict[str, Any]:
+def _market_fields(view: MarketView, pool: PoolState, price: float) -> dict[str, Any]:
     volume_noise = view.noise(DS, pool.spec.address + ":volume")
     traded = {w: pool.buys[w] + pool.sells[w] > 0 for w in WINDOWS}
     return {
@@ -69,7 +69,7 @@ def _market_fields(view: MarketView, pool: PoolView, price: float) -> dict[str, 
     }
 
 
-def _info(view: MarketView, token: TokenView) -> dict[str, Any]:
+def _info(view: MarketView, token: TokenState) -> dict[str, Any]:
     spec = token.spec
     info: dict[str, Any] = {
         "imageUrl": f"{_CDN}/cms/images/{cosmetics.image_id(spec)}?width=800&height=800&quality=95&format=auto"
@@ -101,12 +101,12 @@ def _sol_pair(view: MarketView) -> dict[str, Any]:
     return out
 
 
-def _ranked(pools: list[PoolView]) -> list[PoolView]:
+def _ranked(pools: list[PoolState]) -> list[PoolState]:
     """Most liquid first, as DexScreener sees it (a curve pair without `liquidity` counts as 0)."""
     return sorted(pools, key=lambda p: (p.spec.dex == "pumpfun", -p.liquidity_usd))
 
 
-def _ds_pools(view: MarketView, mint: str) -> list[PoolView]:
+def _ds_pools(view: MarketView, mint: str) -> list[PoolState]:
     if mint == SOL.mint:
         return [view.sol_pool]
     token = view.tokens.get(mint)
@@ -131,7 +131,7 @@ def token_pairs(view: MarketView, mint: str) -> list[dict[str, Any]]:
 def search(view: MarketView, query: str) -> dict[str, Any]:
     """/latest/dex/search?q=: pairs whose token name/symbol contains q, or whose mint/pair address is q."""
     q = query.strip().lower()
-    matches: list[PoolView] = []
+    matches: list[PoolState] = []
     if q:
         for token in view.tokens.values():
             spec = token.spec
@@ -150,7 +150,7 @@ def search(view: MarketView, query: str) -> dict[str, Any]:
     return {"schemaVersion": "1.0.0", "pairs": [pair(view, p) for p in _ranked(matches)[:SEARCH_LIMIT]]}
 
 
-def _profile_links(token: TokenView) -> list[dict[str, str]]:
+def _profile_links(token: TokenState) -> list[dict[str, str]]:
     links = []
     if site := cosmetics.website(token.spec):
         links.append({"label": "Website", "url": site})
@@ -159,7 +159,7 @@ def _profile_links(token: TokenView) -> list[dict[str, str]]:
     return links
 
 
-def _listing(view: MarketView, token: TokenView, full_icon: bool) -> dict[str, Any]:
+def _listing(view: MarketView, token: TokenState, full_icon: bool) -> dict[str, Any]:
     spec = token.spec
     icon = cosmetics.image_id(spec)
     item: dict[str, Any] = {

@@ -15,8 +15,8 @@ from typing import Any
 from tokens.replay import cosmetics, templates
 from tokens.replay.formats import gt_change, gt_decimal, gt_short, iso_z, stable_bytes, stable_unit
 from tokens.replay.known import GT_DEX, QUOTES, SOL, USDC
-from tokens.replay.market import MarketView, PoolView, TokenView
-from tokens.replay.universe import GT
+from tokens.replay.market import MarketView, PoolState, TokenState
+from tokens.replay.world import GT
 
 MAX_ADDRESSES = 30
 _WINDOWS = ("m5", "m15", "m30", "h1", "h6", "h24")
@@ -40,13 +40,13 @@ def _ref(kind: str, address: str) -> dict[str, Any]:
     return {"data": {"id": gt_id(address), "type": kind}}
 
 
-def _base(view: MarketView, pool: PoolView) -> tuple[str, str]:
+def _base(view: MarketView, pool: PoolState) -> tuple[str, str]:
     """(name, symbol) of the pool's base token."""
     token = view.tokens.get(pool.spec.mint)
     return (token.spec.name, token.spec.symbol) if token else (SOL.name, SOL.symbol)
 
 
-def gt_price(view: MarketView, pool: PoolView) -> float:
+def gt_price(view: MarketView, pool: PoolState) -> float:
     return (
         pool.price_usd * view.noise(GT, pool.spec.address + ":price") * view.source_factor(GT, pool.spec.mint)
     )
@@ -57,7 +57,7 @@ def _windowed(m5: float, h1: float, rest: dict[str, float]) -> dict[str, float]:
     return {w: values[w] for w in _WINDOWS}
 
 
-def pool_resource(view: MarketView, pool: PoolView, token_price: bool = False) -> dict[str, Any]:
+def pool_resource(view: MarketView, pool: PoolState, token_price: bool = False) -> dict[str, Any]:
     """One `type: "pool"` resource; `token_price` adds the token-endpoint attribute token_price_usd."""
     spec = pool.spec
     price = gt_price(view, pool)
@@ -83,7 +83,7 @@ def pool_resource(view: MarketView, pool: PoolView, token_price: bool = False) -
     }
 
 
-def _price_attributes(view: MarketView, pool: PoolView, price: float) -> dict[str, Any]:
+def _price_attributes(view: MarketView, pool: PoolState, price: float) -> dict[str, Any]:
     """The six price attributes; a pump.fun curve has no native or quote-relative prices."""
     spec = pool.spec
     curve = spec.dex == "pumpfun"
@@ -101,7 +101,7 @@ def _price_attributes(view: MarketView, pool: PoolView, price: float) -> dict[st
     }
 
 
-def _market_attributes(view: MarketView, pool: PoolView, price: float) -> dict[str, Any]:
+def _market_attributes(view: MarketView, pool: PoolState, price: float) -> dict[str, Any]:
     spec = pool.spec
     token = view.tokens.get(spec.mint)
     mcap_known = token is not None and stable_unit(spec.mint, "gt-mcap") < 0.4
@@ -123,7 +123,7 @@ def _long(values: dict[str, float]) -> dict[str, float]:
     return {"h6": values["h6"], "h24": values["h24"]}
 
 
-def _transactions(pool: PoolView) -> dict[str, dict[str, int]]:
+def _transactions(pool: PoolState) -> dict[str, dict[str, int]]:
     out = {}
     for w in _WINDOWS:
         if w in _INTERPOLATED:
@@ -162,7 +162,7 @@ def dex_record(dex: str) -> dict[str, Any]:
     return {"id": slug, "type": "dex", "attributes": {"name": name}}
 
 
-def pools_document(view: MarketView, pools: list[PoolView], include: set[str]) -> dict[str, Any]:
+def pools_document(view: MarketView, pools: list[PoolState], include: set[str]) -> dict[str, Any]:
     """A pool-list page: {"data": [...], "included": [...]} (`included` only when asked for)."""
     doc: dict[str, Any] = {"data": [pool_resource(view, pool) for pool in pools]}
     if include:
@@ -178,7 +178,7 @@ def pools_document(view: MarketView, pools: list[PoolView], include: set[str]) -
     return doc
 
 
-def top_pool(view: MarketView, mint: str) -> PoolView | None:
+def top_pool(view: MarketView, mint: str) -> PoolState | None:
     """GeckoTerminal's top pool of a token: its GeckoTerminal-visible pool with the most 24h volume."""
     if mint == SOL.mint:
         return view.sol_pool
@@ -203,7 +203,7 @@ def tokens_multi(view: MarketView, mints: list[str], include: set[str]) -> dict[
     return doc
 
 
-def _token_resource(view: MarketView, mint: str, pool: PoolView) -> dict[str, Any]:
+def _token_resource(view: MarketView, mint: str, pool: PoolState) -> dict[str, Any]:
     token = view.tokens.get(mint)
     price = gt_price(view, pool)
     record = token_record(view, mint)
@@ -226,7 +226,7 @@ def _token_resource(view: MarketView, mint: str, pool: PoolView) -> dict[str, An
     return {"id": gt_id(mint), "type": "token", "attributes": attributes, "relationships": relationships}
 
 
-def _launchpad(token: TokenView) -> dict[str, Any]:
+def _launchpad(token: TokenState) -> dict[str, Any]:
     graduated = [p for p in token.pools if p.spec.dex != "pumpfun"]
     if not graduated:
         percent = round(20 + 75 * stable_unit(token.spec.mint, "curve"), 2)

@@ -12,8 +12,8 @@ from typing import Any
 from tokens.replay import cosmetics, discovery
 from tokens.replay.formats import iso_nanos, iso_z, stable_address, stable_slug, stable_unit
 from tokens.replay.known import SOL, USDC
-from tokens.replay.market import MarketView, TokenView
-from tokens.replay.universe import JUP
+from tokens.replay.market import MarketView, TokenState
+from tokens.replay.world import JUP
 
 MAX_PRICE_IDS = 50
 MAX_LIST_LIMIT = 100
@@ -29,7 +29,7 @@ def block_id(at: float) -> int:
     return int((at - 1_600_000_000) * 2.5)
 
 
-def usd_price(view: MarketView, token: TokenView) -> float:
+def usd_price(view: MarketView, token: TokenState) -> float:
     return (
         token.price_usd
         * view.noise(JUP, token.spec.mint + ":price")
@@ -79,7 +79,7 @@ def token_list(view: MarketView, category: str, interval: str, limit: int) -> li
     return [token_info(view, t) for t in discovery.jupiter_list(view, category, interval, limit)]
 
 
-def token_info(view: MarketView, token: TokenView) -> dict[str, Any]:
+def token_info(view: MarketView, token: TokenState) -> dict[str, Any]:
     """One Tokens API v2 item (MintInformation)."""
     spec = token.spec
     mint = spec.mint
@@ -126,7 +126,7 @@ def token_info(view: MarketView, token: TokenView) -> dict[str, Any]:
     return item
 
 
-def _launch_fields(token: TokenView) -> dict[str, Any]:
+def _launch_fields(token: TokenState) -> dict[str, Any]:
     if not token.spec.pump:
         return {}
     out: dict[str, Any] = {"launchpad": "pump.fun"}
@@ -138,13 +138,13 @@ def _launch_fields(token: TokenView) -> dict[str, Any]:
     return out
 
 
-def _first_pool(token: TokenView) -> str:
+def _first_pool(token: TokenState) -> str:
     if token.spec.pump:
         return token.spec.mint  # a pump.fun bonding curve is keyed by the mint
     return min(token.pools, key=lambda p: p.spec.created_at).spec.address
 
 
-def _stats(view: MarketView, token: TokenView, window: str) -> dict[str, Any]:
+def _stats(view: MarketView, token: TokenState, window: str) -> dict[str, Any]:
     """Sparse stats for one window: keys whose value is zero or unknown are left out."""
     mint = token.spec.mint
     noise = view.noise(JUP, mint + ":volume")
@@ -172,7 +172,7 @@ def _stats(view: MarketView, token: TokenView, window: str) -> dict[str, Any]:
     return {key: value for key, value in stats.items() if value}
 
 
-def _audit(token: TokenView, mint_disabled: bool) -> dict[str, Any]:
+def _audit(token: TokenState, mint_disabled: bool) -> dict[str, Any]:
     mint = token.spec.mint
     audit: dict[str, Any] = {}
     if mint_disabled:

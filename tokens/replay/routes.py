@@ -12,7 +12,7 @@ from tokens.replay import render_dexscreener as dexscreener
 from tokens.replay import render_geckoterminal as geckoterminal
 from tokens.replay import render_jupiter as jupiter
 from tokens.replay.market import MarketView
-from tokens.replay.universe import DS, GT, JUP
+from tokens.replay.world import DS, GT, JUP
 
 Query = dict[str, list[str]]
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from tokens.replay.app import ReplayApp, Response
 from tokens.replay.control import control
-from tokens.replay.universe import SOURCES
+from tokens.replay.world import SOURCES
 
 logger = logging.getLogger(__name__)
 

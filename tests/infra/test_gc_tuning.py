@@ -1,0 +1,36 @@
+"""The web process's GC settings: the ASGI module freezes the start-up heap and raises the threshold."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tokens.infra.gc_tuning import GEN0_THRESHOLD, raise_gen0_threshold
+
+pytestmark = pytest.mark.pure
+
+
+def test_loading_the_asgi_application_tunes_the_gc():
+    code = (
+        "import gc, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
+        "before = gc.get_freeze_count(); import config.asgi; "
+        "print(gc.get_threshold()[0], before, gc.get_freeze_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    threshold, before, after = map(int, out.split())
+    assert threshold == GEN0_THRESHOLD
+    assert before == 0 and after > 10_000  # Django, DRF, Channels, Twisted… are out of every collection
+
+
+def test_the_threshold_is_raised_never_lowered():
+    import gc
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        raise_gen0_threshold(5_000)
+        assert gc.get_threshold() == (5_000, 10, 10)
+        raise_gen0_threshold(1_000)
+        assert gc.get_threshold() == (5_000, 10, 10)
+    finally:
+        gc.set_threshold(*saved)

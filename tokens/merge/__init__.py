@@ -1,0 +1,1 @@
+"""The merge (pure): every source's snapshot to one Token per mint: pools, figures, cross-source checks."""

@@ -1,0 +1,1 @@
+"""The snapshot store: what ingest saved (ingested), the merged snapshots (snapshots), beat's heartbeat."""
