@@ -1,0 +1,91 @@
+"""Tests of tokens/ingest/plans.py against the replay upstream: batch sizes, allowances, rotating sweeps."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+from tokens.ingest import refresh
+from tokens.ingest.run import DISCOVERY_DUE_KEY
+from tokens.ingest.sources import DEXSCREENER, GECKOTERMINAL, JUPITER
+from tokens.records import SOL_MINT
+from tokens.store import ingested
+
+
+def _track(replay, count: int | None = None) -> list[str]:
+    """Track the replay's mints (first `count`), with discovery not due, so a refresh only sweeps."""
+    mints = [t["mint"] for t in replay.universe() if t["mint"] != SOL_MINT][:count]
+    ingested.save_universe(mints)
+    for name in ("dexscreener", "jupiter", "geckoterminal"):
+        cache.set(DISCOVERY_DUE_KEY.format(source=name), 1, timeout=600)
+    return mints
+
+
+def _calls(replay, since: float, source: str, marker: str) -> list[dict]:
+    return [r for r in replay.requests_since(since, source) if marker in r["path"]]
+
+
+def _mints_of(row: dict) -> list[str]:
+    return row["path"].rstrip("/").rsplit("/", 1)[-1].split(",")
+
+
+def test_dexscreener_batches_of_thirty_then_token_pairs_with_what_is_left(replay, settings):
+    mints = _track(replay, 60)
+    settings.DEXSCREENER_RPM = 18  # 3 calls per 10 s refresh: 2 batches of 30, then 1 token-pairs call
+    since = time.time()
+    report = refresh.refresh_source("dexscreener")
+    batches = _calls(replay, since, "dexscreener", "/tokens/v1/solana/")
+    pairs = _calls(replay, since, "dexscreener", "/token-pairs/v1/solana/")
+    assert report.calls == 3 and not report.errors
+    assert [_mints_of(r) for r in batches] == [mints[:30], mints[30:]]
+    assert DEXSCREENER.batch_size == 30
+    assert [_mints_of(r) for r in pairs] == [[mints[0]]]
+
+    since = time.time()
+    refresh.refresh_source("dexscreener")
+    # The batched sweep covers everything each refresh; the slow sweep resumes at the next mint.
+    assert [_mints_of(r) for r in _calls(replay, since, "dexscreener", "/tokens/v1/solana/")] == [
+        mints[:30],
+        mints[30:],
+    ]
+    assert [_mints_of(r) for r in _calls(replay, since, "dexscreener", "/token-pairs/")] == [[mints[1]]]
+
+
+def test_a_sweep_longer_than_the_allowance_resumes_where_it_stopped(replay, settings):
+    mints = _track(replay, 60)
+    settings.GECKOTERMINAL_RPM = 6  # one call per refresh, all of it on tokens/multi
+    seen = []
+    for _ in range(3):
+        since = time.time()
+        refresh.refresh_source("geckoterminal")
+        seen += [_mints_of(r) for r in _calls(replay, since, "geckoterminal", "/tokens/multi/")]
+    size = GECKOTERMINAL.batch_size
+    assert seen == [mints[:size], mints[size : 2 * size], mints[:size]]
+
+
+def test_jupiter_prices_carry_sol_in_every_batch(replay, settings):
+    mints = _track(replay, 60)
+    settings.JUPITER_RPM = 60  # 10 calls per refresh: the 60 mints need 2 batches of 49 + SOL
+    since = time.time()
+    refresh.refresh_source("jupiter")
+    rows = _calls(replay, since, "jupiter", "/price/v3")
+    ids = [r["query"].split("ids=", 1)[1].split("&", 1)[0].replace("%2C", ",").split(",") for r in rows]
+    assert len(ids) == 2
+    assert all(batch[0] == SOL_MINT and len(batch) <= JUPITER.batch_size for batch in ids)
+    assert [m for batch in ids for m in batch[1:]] == mints
+
+
+def test_a_paused_source_stops_the_sweep_and_keeps_its_cursor(replay, settings):
+    mints = _track(replay, 60)
+    settings.GECKOTERMINAL_RPM = 12  # two calls per refresh
+    replay.fault("geckoterminal", "429", retry_after=1)
+    since = time.time()
+    report = refresh.refresh_source("geckoterminal")
+    assert report.ok_calls == 0 and report.errors
+    replay.clear_faults()
+    time.sleep(1.2)  # the pause the 429 asked for
+    since = time.time()
+    refresh.refresh_source("geckoterminal")
+    first = [_mints_of(r) for r in _calls(replay, since, "geckoterminal", "/tokens/multi/")]
+    assert first[0] == mints[: GECKOTERMINAL.batch_size]
