@@ -81,7 +81,7 @@ def record_flashes(page) -> None:
               const td = r.target;
               if (!td.dataset || !td.dataset.flash) continue;
               const mint = td.closest('tr').dataset.mint;
-              const row = window.screener.byMint.get(mint);
+              const row = window.screener.rowset.get(mint);
               window.__flashes.push({mint, cls: td.className, dir: td.dataset.flash.replace(/\\d$/, ''),
                                      price: row ? row.price_usd : null});
             }

@@ -1,4 +1,4 @@
-"""The page's pure JavaScript modules (format, model, stream) under node's built-in test runner."""
+"""The page's pure JavaScript modules (format, model, rowset, stream) under node's built-in test runner."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ def test_moved_price_flashes_its_row_without_reload(page, stack):
     mint = row_mints(page)[5]
     cell = page.locator(f'{ROWS}[data-mint="{mint}"] td.c-price .main')
     before_text = cell.inner_text()
-    before = page.evaluate("m => window.screener.byMint.get(m).price_usd", mint)
+    before = page.evaluate("m => window.screener.rowset.get(m).price_usd", mint)
     stack.move(mint, 1.2)
     moved_at = time.monotonic()
     # (small flashes from the sources' noise may come first: wait for the one carrying the move)
@@ -57,7 +57,7 @@ def test_other_timeframes_take_prices_from_the_stream_and_windows_from_rest(page
     wait_live(page)
     record_flashes(page)
     mint = row_mints(page)[3]
-    before = page.evaluate("m => ({...window.screener.byMint.get(m)})", mint)
+    before = page.evaluate("m => ({...window.screener.rowset.get(m)})", mint)
     stack.control("POST", "move", {"mint": mint, "price_factor": 1.2, "volume_m5_factor": 20})
 
     def flashed(column: str) -> bool:
@@ -72,7 +72,7 @@ def test_other_timeframes_take_prices_from_the_stream_and_windows_from_rest(page
     )
 
     def shows_the_6h_volume() -> bool:
-        row = page.evaluate("m => window.screener.byMint.get(m)", mint)
+        row = page.evaluate("m => window.screener.rowset.get(m)", mint)
         six = stack.api(f"/api/tokens/{mint}/", timeframe="6h")
         day = stack.api(f"/api/tokens/{mint}/", timeframe="24h")
         return (

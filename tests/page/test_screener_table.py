@@ -64,7 +64,7 @@ def test_clicking_and_keyboard_on_headers_resort(page, stack):
     expect(price).to_have_attribute("aria-sort", "descending")
     expect(page.locator("th.c-volume")).to_have_attribute("aria-sort", "none")
     expect_rows(page, mints, "the -price order")
-    prices = page.evaluate("() => window.screener.rows.map(t => t.price_usd)")
+    prices = page.evaluate("() => window.screener.rowset.rows.map(t => t.price_usd)")
     assert prices[0] > prices[-1]
     assert "ordering=-price" in page.url
     # keyboard: the header is a button
@@ -76,7 +76,7 @@ def test_clicking_and_keyboard_on_headers_resort(page, stack):
     mints = page_list_load(page, age.get_by_role("button").click, ordering="age")
     expect(age).to_have_attribute("aria-sort", "ascending")  # "age": newest pairs first
     expect_rows(page, mints, "the age order")
-    created = page.evaluate("() => window.screener.rows.map(t => t.pair_created_at)")
+    created = page.evaluate("() => window.screener.rowset.rows.map(t => t.pair_created_at)")
     assert created[0] >= created[-1]
 
 

@@ -9,6 +9,20 @@ const UNITS = [
   [1e3, "K"],
 ];
 
+// en-US digits and K/M/B/T suffixes whatever the browser's locale: a trader compares figures with
+// DexScreener's and GeckoTerminal's, which print them this way.
+const COMPACT = [0, 1].map(
+  (digits) =>
+    new Intl.NumberFormat("en-US", {
+      notation: "compact",
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    }),
+);
+const GROUPED = [0, 1, 2, 3].map(
+  (digits) => new Intl.NumberFormat("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }),
+);
+
 function isNumber(value) {
   return typeof value === "number" && Number.isFinite(value);
 }
@@ -31,17 +45,12 @@ export function compact(value) {
     if (abs < 0.01) return sign + "<0.01";
     return sign + (Number.isInteger(abs) ? String(abs) : abs.toFixed(2));
   }
-  let i = UNITS.findIndex(([size]) => abs >= size);
-  if (i < 0) i = UNITS.length - 1; // 999.5 .. 1000 -> "1.0K"
-  const [size, suffix] = UNITS[i];
+  const size = (UNITS.find(([unit]) => abs >= unit) || UNITS[UNITS.length - 1])[0];
   const scaled = abs / size;
-  const text = scaled.toFixed(scaled < 99.95 ? 1 : 0);
-  if (Number(text) >= 1000 && i > 0) {
-    // 999.96K would read "1000K": say "1.0M" instead.
-    const [bigger, biggerSuffix] = UNITS[i - 1];
-    return sign + (abs / bigger).toFixed(1) + biggerSuffix;
-  }
-  return sign + text + suffix;
+  // One decimal below 100 of a unit; none above. A value that rounds up into the next unit
+  // (999.96K) is that unit's "1.0M", so it keeps its decimal.
+  const digits = scaled < 99.95 || (scaled >= 999.5 && size < 1e12) ? 1 : 0;
+  return sign + COMPACT[digits].format(Math.max(abs, 1000)); // 999.5 .. 1000 -> "1.0K"
 }
 
 /** "$1.2M"; null -> "—". */
@@ -69,7 +78,7 @@ export function price(value) {
   const abs = Math.abs(value);
   if (abs >= 1) {
     const decimals = abs >= 10000 ? 0 : abs >= 10 ? 2 : 3;
-    return sign + groupThousands(abs.toFixed(decimals));
+    return sign + GROUPED[decimals].format(abs);
   }
   let exponent = Math.floor(Math.log10(abs));
   let mantissa = Math.round(abs / 10 ** (exponent - 3)); // 4 significant digits: 1000..10000
@@ -96,12 +105,6 @@ export function plainNumber(value) {
   if (!isNumber(value)) return "";
   if (Math.abs(value) >= 1e-6 || value === 0) return String(Number(value.toPrecision(12)));
   return value.toFixed(Math.min(100, 4 - Math.floor(Math.log10(Math.abs(value))))).replace(/0+$/, "");
-}
-
-function groupThousands(text) {
-  const [whole, fraction] = text.split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
 /** A signed percentage, 3 significant digits: 7.5 -> "+7.50%", -12.34 -> "-12.3%", 271 -> "+271%", 12345 -> "+12.3K%". */

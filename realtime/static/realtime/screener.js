@@ -11,6 +11,7 @@ import { Controls } from "./controls.js";
 import { TokenDrawer } from "./drawer.js";
 import { AlertFeed } from "./feed.js";
 import * as model from "./model.js";
+import { RowSet, applyBatch, applySnapshot } from "./rowset.js";
 import { StatusBar } from "./status.js";
 import { TokenStream } from "./stream.js";
 import { TokenTable } from "./table.js";
@@ -27,8 +28,7 @@ class Screener {
   constructor(root) {
     this.root = root;
     this.api = new TokenApi(root.dataset.apiBase);
-    this.rows = []; // TOKEN objects, in the table's order, for the current timeframe
-    this.byMint = new Map();
+    this.rowset = new RowSet(); // TOKEN objects, in the table's order, for the current timeframe
     this.universe = new Map(); // every tracked token (24h TOKEN), from the stream
     this.next = null;
     this.count = null;
@@ -142,7 +142,7 @@ class Screener {
         this.next = model.relativeUrl(page.next, window.location.href);
         this._setMeta(page.meta);
       } else {
-        const wanted = mode === "refresh" ? Math.max(PAGE_SIZE, this.rows.length) : PAGE_SIZE;
+        const wanted = mode === "refresh" ? Math.max(PAGE_SIZE, this.rowset.length) : PAGE_SIZE;
         let page = await this.api.list({ ...query, limit: Math.min(MAX_LIMIT, wanted) }, { signal });
         const tokens = [...page.results];
         while (tokens.length < wanted && page.next) {
@@ -181,40 +181,25 @@ class Screener {
     else this._say(`Could not load tokens (${err.message || err}); retrying in ${seconds}s`, true);
     const query = JSON.stringify(this.query());
     setTimeout(() => {
-      if (JSON.stringify(this.query()) === query) this.load(mode === "more" ? "more" : mode === "refresh" && this.rows.length ? "refresh" : "replace");
+      if (JSON.stringify(this.query()) === query) this.load(mode === "more" ? "more" : mode === "refresh" && this.rowset.length ? "refresh" : "replace");
     }, seconds * 1000);
   }
 
   _replace(tokens) {
-    this.rows = tokens;
-    this.byMint = new Map(tokens.map((t) => [t.token_address, t]));
-    this.table.setRows(this.rows, null);
+    this.rowset.replace(tokens);
+    this.table.setRows(this.rowset.rows, null);
     this.root.querySelector("[data-table-wrap]").scrollTop = 0;
   }
 
-  /**
-   * Same query, fresh values. Rows stay where they are (no jumping under the pointer while a trader
-   * reads them; changing the sort or the tab re-sorts): values merge into the row objects and flash,
-   * rows the API no longer lists go, new ones come in at the API's position.
-   */
+  /** Same query, fresh values; rows keep their place (see RowSet.merge). */
   _merge(tokens) {
-    const fresh = new Map(tokens.map((t) => [t.token_address, t]));
-    const directions = new Map();
-    const rows = this.rows.filter((row) => fresh.has(row.token_address));
-    for (const row of rows) directions.set(row.token_address, model.mergeToken(row, fresh.get(row.token_address)));
-    tokens.forEach((token, index) => {
-      if (!this.byMint.has(token.token_address)) rows.splice(Math.min(index, rows.length), 0, token);
-    });
-    this.rows = rows;
-    this.byMint = new Map(rows.map((t) => [t.token_address, t]));
-    this.table.setRows(this.rows, directions);
+    const directions = this.rowset.merge(tokens);
+    this.table.setRows(this.rowset.rows, directions);
   }
 
   _append(tokens) {
-    const fresh = tokens.filter((t) => !this.byMint.has(t.token_address));
-    for (const t of fresh) this.byMint.set(t.token_address, t);
-    this.rows = this.rows.concat(fresh);
-    this.table.setRows(this.rows, null);
+    this.rowset.append(tokens);
+    this.table.setRows(this.rowset.rows, null);
   }
 
   async refreshMeta() {
@@ -237,7 +222,7 @@ class Screener {
   }
 
   _renderFooter() {
-    const shown = this.rows.length;
+    const shown = this.rowset.length;
     const total = typeof this.count === "number" ? Math.max(this.count, shown) : null;
     this.shownLabel.textContent = total === null ? "" : `${shown} of ${total} tokens`;
     this.loadMoreButton.hidden = !this.next;
@@ -252,78 +237,36 @@ class Screener {
 
   // --- stream ---------------------------------------------------------------------------------------
 
-  /** Stream TOKEN values (24h) that may be shown under the current timeframe (see model.streamChanges). */
-  _streamValues(token) {
-    const changes = Object.fromEntries(Object.entries(token).map(([field, value]) => [field, [null, value]]));
-    return model.streamChanges(changes, this.timeframe).apply;
-  }
-
   onSnapshot(tokens, { reconnect }) {
-    this.universe = new Map(tokens.map((t) => [t.token_address, t]));
-    for (const row of this.rows) {
-      const fresh = this.universe.get(row.token_address);
-      if (!fresh) continue;
-      const directions = model.applyValues(row, this._streamValues(fresh));
-      if (Object.keys(directions).length) this.table.updateRow(row, reconnect ? directions : null);
-    }
+    const { universe, changed } = applySnapshot(this.rowset, tokens, this.timeframe);
+    this.universe = universe;
+    for (const { row, directions } of changed) this.table.updateRow(row, reconnect ? directions : null);
     // After a reconnect, tokens may have come and gone and the window fields moved: refetch the rows.
     if (reconnect) this.scheduleRefresh();
     this.scheduleMeta();
   }
 
-  /**
-   * One refresh's events (already de-duplicated and in seq order by TokenStream).
-   *
-   * Stream TOKEN values are for timeframe 24h. On the 24h tab every change applies. On another tab
-   * only the timeframe-independent fields (price, market cap, liquidity, name, icon…) are applied
-   * from the stream; the window fields (volume, transactions, price change) of that timeframe are
-   * not on the stream, so a change to them schedules a debounced REST refresh of the loaded rows,
-   * which brings that timeframe's values (and the API's order) at most every few seconds.
-   */
+  /** One refresh's events (de-duplicated and in seq order by TokenStream); see rowset.applyBatch. */
   onBatch({ updates, alerts }) {
-    let windowTouched = false;
-    for (const event of updates) {
-      const mint = event.token_address;
-      if (event.type === "token.update") {
-        const known = this.universe.get(mint);
-        if (known) for (const [field, pair] of Object.entries(event.changes || {})) known[field] = pair[1];
-        const row = this.byMint.get(mint);
-        if (!row) continue;
-        const { apply, windowTouched: touched } = model.streamChanges(event.changes, this.timeframe);
-        windowTouched = windowTouched || touched;
-        const directions = model.applyValues(row, apply);
-        if (Object.keys(directions).length) this.table.updateRow(row, directions);
-      } else if (event.type === "token.added") {
-        this.universe.set(mint, { ...event.token });
-        if (this._addToken(event.token) && this.timeframe !== model.STREAM_TIMEFRAME) windowTouched = true;
-      } else if (event.type === "token.removed") {
-        this.universe.delete(mint);
-        this._removeToken(mint);
-      }
+    const view = { ...this.query(), hasMore: Boolean(this.next) };
+    const { ops, windowTouched } = applyBatch(this.rowset, this.universe, updates, view);
+    for (const op of ops) {
+      if (op.op === "update") this.table.updateRow(op.row, op.directions);
+      else if (op.op === "insert") this._rowInserted(op.row, op.index);
+      else this._rowRemoved(op.mint);
     }
     for (const alert of alerts) this.feed.add(alert);
     if (windowTouched) this.scheduleRefresh();
     this.scheduleMeta();
   }
 
-  _addToken(token) {
-    const mint = token.token_address;
-    if (this.byMint.has(mint) || !model.matchesFilters(token, this.query())) return false;
-    const row = model.tokenForTimeframe(token, this.timeframe);
-    const index = model.insertionIndex(this.rows, row, this.ordering, Boolean(this.next));
-    if (index < 0) return false; // it sorts into a page not loaded yet
-    this.rows.splice(index, 0, row);
-    this.byMint.set(mint, row);
+  _rowInserted(row, index) {
     this.table.insertRow(row, index);
     if (typeof this.count === "number") this.count += 1;
     this._renderFooter();
-    return true;
   }
 
-  _removeToken(mint) {
-    if (!this.byMint.has(mint)) return;
-    this.rows = this.rows.filter((t) => t.token_address !== mint);
-    this.byMint.delete(mint);
+  _rowRemoved(mint) {
     this.table.removeRow(mint);
     if (typeof this.count === "number") this.count = Math.max(0, this.count - 1);
     this._renderFooter();
@@ -332,14 +275,14 @@ class Screener {
   /** The server no longer holds the missed events: reload the rows from REST. */
   onResync() {
     this.feed.note("Reconnected after a long gap: alerts from that time may be missing.");
-    this.load(this.rows.length ? "refresh" : "replace");
+    this.load(this.rowset.length ? "refresh" : "replace");
   }
 
   // --- drawer -----------------------------------------------------------------------------------------
 
   openToken(mint, opener) {
     this.opener = opener && opener !== document.body ? opener : null;
-    this.drawer.open(mint, this.timeframe, this.byMint.get(mint) || this.universe.get(mint));
+    this.drawer.open(mint, this.timeframe, this.rowset.get(mint) || this.universe.get(mint));
   }
 
   _restoreFocus(mint) {

@@ -86,3 +86,16 @@ test("plain numbers for tooltips and short addresses", () => {
   assert.equal(f.plainNumber(0.000147), "0.000147");
   assert.equal(f.shortAddress("8ZCmAbcdefghijklmnopqrstuvwxyzpump"), "8ZCm\u2026pump");
 });
+
+test("compact and price use en-US grouping and suffixes at their edges (Intl.NumberFormat)", () => {
+  assert.equal(f.compact(999.7), "1.0K");
+  assert.equal(f.compact(999960), "1.0M");
+  assert.equal(f.compact(-123456), "-123K");
+  assert.equal(f.compact(99949), "99.9K");
+  assert.equal(f.compact(99950), "100K");
+  assert.equal(f.compact(1.5e12), "1.5T");
+  assert.equal(f.compact(2e15), "2000T");
+  assert.equal(f.price(12345.678), "12,346");
+  assert.equal(f.price(1234.5), "1,234.50");
+  assert.equal(f.price(1234567.4), "1,234,567");
+});

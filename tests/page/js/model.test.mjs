@@ -3,23 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import * as m from "../../../realtime/static/realtime/model.js";
-
-const token = (mint, extra = {}) => ({
-  token_address: mint,
-  token_name: `Name ${mint}`,
-  token_ticker: mint.toUpperCase(),
-  protocol: "Raydium CLMM",
-  price_usd: 1,
-  market_cap_usd: 100,
-  liquidity_usd: 10,
-  volume_usd: 5,
-  transaction_count: 3,
-  price_change: 1,
-  price_1hr_change: 2,
-  price_24h_change: 1,
-  pair_created_at: "2026-11-20T10:00:00Z",
-  ...extra,
-});
+import { token } from "./tokens.mjs";
 
 test("on the 24h tab every stream change applies", () => {
   const { apply, windowTouched } = m.streamChanges(
