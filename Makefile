@@ -19,7 +19,7 @@ else
   PROCESSES := web worker beat
 endif
 
-.PHONY: run test bench soak lint format redis clean
+.PHONY: run test bench soak lint format redis browser clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -36,6 +36,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 redis: $(VENV)/.installed
 	@$(PY) -m tokens.infra.redis_check "$(REDIS_URL)"
 
+# The page tests drive Debian's chromium: installed here when we are root on Debian, otherwise the
+# exact command is printed (the tests then skip, or fail with CI=true).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests (apt-get install chromium)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium; the browser tests need it: sudo apt-get install chromium"; \
+	  else \
+	    echo "The browser tests need Debian's chromium at $(CHROMIUM): sudo apt-get install chromium"; \
+	  fi; \
+	fi
+
 # Every process of the stack writes its Prometheus metrics here; /metrics aggregates them. It is
 # emptied before each start (README "Operations").
 PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/run/prometheus
@@ -48,7 +62,7 @@ run: $(VENV)/.installed redis
 	@echo "Serving http://127.0.0.1:$(PORT)/ (upstream: $(UPSTREAM)); Ctrl-C stops everything."
 	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" $(VENV)/bin/honcho start -f Procfile $(PROCESSES)
 
-test: $(VENV)/.installed-dev redis
+test: $(VENV)/.installed-dev redis browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev redis

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.needs import missing
 from tests.processes import (
     BIN,
     ROOT,
@@ -134,7 +135,10 @@ def _flush_test_redis() -> None:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory) -> Iterator[Stack]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: the page tests drive Debian's chromium")
+        missing(
+            f"{CHROMIUM} (the page tests drive Debian's chromium)",
+            "install it with `sudo apt-get install chromium` (`make test` does this when run as root)",
+        )
     _flush_test_redis()
     log_dir = tmp_path_factory.mktemp("page-stack")
     replay, replay_port = start_replay(log_dir, args=["--tokens", str(REPLAY_TOKENS), "--no-motion"])

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.needs import missing
+
 JS_TESTS = sorted((Path(__file__).parent / "js").glob("*.test.mjs"))
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,11 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: the page's JavaScript unit tests need node >= 20")
+        missing("node (the page's JavaScript unit tests need node >= 20)", "install Node.js 20 or newer")
     version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout
     major = int(re.match(r"v(\d+)", version).group(1))  # type: ignore[union-attr]
     if major < 20:
-        pytest.skip(f"node {version.strip()} is too old for the page's JavaScript unit tests (needs >= 20)")
+        missing(f"node >= 20 (found {version.strip()})", "install Node.js 20 or newer")
     return node
 
 

@@ -7,12 +7,9 @@ from typing import Any
 
 import pytest
 
+from tokens.ingest.parsers import dexscreener, geckoterminal, jupiter
 from tokens.replay.app import ReplayApp
 from tokens.replay.world import DS, GT, JUP
-
-dexscreener = pytest.importorskip("tokens.ingest.parsers.dexscreener")
-geckoterminal = pytest.importorskip("tokens.ingest.parsers.geckoterminal")
-jupiter = pytest.importorskip("tokens.ingest.parsers.jupiter")
 
 pytestmark = pytest.mark.pure
 
