@@ -1,4 +1,5 @@
-"""Schemathesis against the live schema: no input gives a 500, and responses match the schema.
+"""Schemathesis against the live schema with every check: no 500, responses match the schema, the API
+accepts what the schema allows and rejects what it does not.
 
 (schemathesis.pytest.from_fixture does not run under pytest 9, so each operation's Hypothesis
 strategy is driven directly.)
@@ -6,12 +7,16 @@ strategy is driven directly.)
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from hypothesis import HealthCheck, assume, given, settings
 
 from tests.factories import make_token, publish
+from tokens.api.serializers import CURSOR_PATTERN
+from tokens.api.views import MINT_PATTERN
+from tokens.ingest.parsers.parsing import is_mint
 from tokens.records import PoolView, SourcePrice, WindowStats
 
 OPERATIONS = [("/api/tokens/", "GET"), ("/api/tokens/{mint}/", "GET"), ("/api/health/", "GET")]
@@ -42,10 +47,17 @@ def test_api_conforms(daphne_server, path, method, mode):
     @given(case=operation.as_strategy())
     @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def run(case):
-        # An opaque cursor cannot be described by the schema: any other string is rightly a 400.
-        response = case.call_and_validate(
-            base_url=daphne_server.url, excluded_checks=[positive_data_acceptance]
-        )
+        # Two things the schema states as a shape, which the server checks further (and rightly
+        # answers 400 for): a cursor is signed by the server, and a mint must decode to 32 bytes.
+        # Generated values of the right shape are left out; values of the wrong shape stay and
+        # must be rejected. Real cursors are walked in tests/api/test_tokens_api.py.
+        cursor = (case.query or {}).get("cursor")
+        if isinstance(cursor, str) and re.fullmatch(CURSOR_PATTERN, cursor) and cursor:
+            case.query.pop("cursor")
+        mint = (case.path_parameters or {}).get("mint")
+        if isinstance(mint, str) and re.fullmatch(MINT_PATTERN, mint):
+            assume(is_mint(mint))
+        response = case.call_and_validate(base_url=daphne_server.url)
         assert response.status_code < 500 or path == "/api/health/"
 
     run()

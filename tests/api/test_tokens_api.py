@@ -89,6 +89,12 @@ def test_no_snapshot_answers_503_with_a_reason(client):
         ("max_market_cap=inf", "max_market_cap", "non-negative number"),
         ("protocol=ray%20dium!", "protocol", "dex ids"),
         ("cursor=garbage", "cursor", "Invalid cursor."),
+        ("cursor=" + "a:b" * 400, "cursor", "Invalid cursor."),
+        # Given empty is a value outside the schema's enum or type, not "use the default".
+        ("timeframe=", "timeframe", '"" is not a valid choice.'),
+        ("ordering=", "ordering", '"" is not a valid choice.'),
+        ("limit=", "limit", "from 1 to 200"),
+        ("min_volume=", "min_volume", "non-negative number"),
     ],
 )
 def test_bad_input_is_400_naming_the_parameter(client, query, param, says):
@@ -252,3 +258,14 @@ def test_cors_allowed_origin(client, settings):
     response = client.get("/api/tokens/", HTTP_ORIGIN="https://screener.example")
     assert response["Access-Control-Allow-Origin"] == "https://screener.example"
     assert "Access-Control-Allow-Origin" not in client.get("/api/tokens/", HTTP_ORIGIN="https://evil.example")
+
+
+@pytest.mark.parametrize("path", ["/api/tokens/", "/api/tokens/{mint}/"])
+def test_the_browsable_api_never_shows_the_internal_data_time_header(client, path):
+    token = make_token(1)
+    publish([token])
+    response = client.get(path.format(mint=token.token_address), HTTP_ACCEPT="text/html")
+    page = response.content.decode()
+    assert response.status_code == 200 and "X-Snapshot-Id" in page  # the page does print headers
+    assert "X-Data-Fetched-At" not in page
+    assert response["X-Data-Fetched-At"]  # still there for the ASGI response cache, which drops it

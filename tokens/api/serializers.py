@@ -24,9 +24,34 @@ _PROTOCOLS = rf"^ *{_SLUG} *(, *{_SLUG} *){{0,19}}$"
 _PROTOCOL_HELP = "Expected up to 20 comma-separated dex ids such as raydium,pumpswap,meteora,orca."
 
 
+class GivenEmptyIsInvalid:
+    """A parameter given empty (`?timeframe=`) is validated as "", not replaced by its default.
+
+    DRF treats an empty query value of an optional field as absent; the schema allows only the
+    field's own values, so the API answers 400 for "" as for any other value outside them.
+    """
+
+    def get_value(self, dictionary: Any) -> Any:
+        if self.field_name in dictionary and dictionary.get(self.field_name) == "":  # type: ignore[attr-defined]
+            return ""
+        return super().get_value(dictionary)  # type: ignore[misc]
+
+
+class StrictChoiceField(GivenEmptyIsInvalid, serializers.ChoiceField):
+    pass
+
+
+class StrictIntegerField(GivenEmptyIsInvalid, serializers.IntegerField):
+    pass
+
+
+# A signed cursor as tokens/api/cursors.py makes it (django.core.signing): base64url parts joined by ":".
+CURSOR_PATTERN = r"^([A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)+)?$"
+
+
 def _choice(choices: tuple[str, ...], default: str, help_text: str) -> serializers.ChoiceField:
     accepted = ", ".join(choices)
-    return serializers.ChoiceField(
+    return StrictChoiceField(
         choices=choices,
         default=default,
         help_text=help_text,
@@ -34,7 +59,7 @@ def _choice(choices: tuple[str, ...], default: str, help_text: str) -> serialize
     )
 
 
-class AmountField(serializers.FloatField):
+class AmountField(GivenEmptyIsInvalid, serializers.FloatField):
     """A non-negative, finite USD amount."""
 
     default_error_messages = {
@@ -68,7 +93,7 @@ class TokenListQuerySerializer(TimeframeQuerySerializer):
         "Sort field, `-` prefix for descending; unknown values sort last either way. "
         "`age` is the time since the pair's creation (`age` = newest first).",
     )
-    limit = serializers.IntegerField(
+    limit = StrictIntegerField(
         default=LIMIT_DEFAULT,
         min_value=1,
         max_value=LIMIT_MAX,
@@ -79,10 +104,13 @@ class TokenListQuerySerializer(TimeframeQuerySerializer):
             "max_value": f"Must be an integer from 1 to {LIMIT_MAX}.",
         },
     )
-    cursor = serializers.CharField(
+    cursor = serializers.RegexField(
+        CURSOR_PATTERN,
         required=False,
         allow_blank=True,
-        help_text="Opaque cursor from a previous page's `next` or `previous`.",
+        max_length=1000,
+        help_text="Opaque cursor from a previous page's `next` or `previous` (signed; bound to the query).",
+        error_messages={"invalid": "Invalid cursor.", "max_length": "Invalid cursor."},
     )
     q = serializers.CharField(
         required=False,

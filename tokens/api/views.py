@@ -12,6 +12,7 @@ from django.http import HttpResponseNotModified
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from redis.exceptions import RedisError
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -40,11 +41,14 @@ _ERRORS = {
         "retry after `Retry-After` seconds.",
     ),
 }
+# base58 (no 0, O, I, l) of 32 bytes: 32 to 44 characters.
+MINT_PATTERN = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
 _MINT = OpenApiParameter(
     "mint",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
     description="Token mint: base58 string decoding to 32 bytes.",
+    pattern=MINT_PATTERN,
 )
 
 
@@ -90,12 +94,28 @@ def _matches(etag: str, if_none_match: str | None) -> bool:
 
 def _cache_headers(response: Any, snapshot: Snapshot, etag: str) -> Any:
     response["ETag"] = etag
-    if snapshot.data_fetched_at is not None:  # for the response cache, which removes it (cache.py)
-        response[DATA_FETCHED_AT_HEADER] = repr(snapshot.data_fetched_at)
+    if snapshot.data_fetched_at is not None:
+        _add_data_time(response, repr(snapshot.data_fetched_at))
     response["Cache-Control"] = f"public, max-age={max(1, math.ceil(settings.REFRESH_SECONDS))}"
     response[SNAPSHOT_HEADER] = str(snapshot.id)
     response["Vary"] = "Accept"
     return response
+
+
+def _add_data_time(response: Any, fetched_at: str) -> None:
+    """The data time for the ASGI response cache, which removes it from the wire (tokens/asgi/cache.py).
+
+    Added after rendering, so the browsable API, which prints the response's headers into its
+    page, never shows this internal one.
+    """
+
+    def add(rendered: Any) -> None:
+        rendered[DATA_FETCHED_AT_HEADER] = fetched_at
+
+    if getattr(response, "is_rendered", True):
+        add(response)
+    else:
+        response.add_post_render_callback(add)
 
 
 def _not_modified(request: Request, snapshot: Snapshot) -> tuple[str, Any]:
@@ -106,8 +126,18 @@ def _not_modified(request: Request, snapshot: Snapshot) -> tuple[str, Any]:
 
 
 def _no_snapshot(timeframe: str, ordering: str) -> Response:
+    """503 saying what is really missing: no snapshot published yet, or none reachable from here."""
+    try:
+        published = snapshots.current_snapshot_id() is not None
+        detail = (
+            "The current snapshot could not be read from Redis. Retry shortly."
+            if published
+            else "No market data yet: the first snapshot has not been published. Retry shortly."
+        )
+    except RedisError:
+        detail = "Redis does not answer and this web process has not loaded a snapshot yet. Retry shortly."
     body = {
-        "detail": "No market data yet: the first snapshot has not been published. Retry shortly.",
+        "detail": detail,
         "meta": snapshot_meta(None, timeframe, ordering, 0),
     }
     retry = str(max(1, math.ceil(settings.REFRESH_SECONDS)))
