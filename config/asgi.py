@@ -14,6 +14,7 @@ from realtime.routing import websocket_urlpatterns  # noqa: E402
 from tokens.asgi.cache import TokenResponseCache  # noqa: E402
 from tokens.asgi.http_metrics import HttpMetricsMiddleware  # noqa: E402
 from tokens.infra.gc_tuning import tune_for_serving  # noqa: E402
+from tokens.store import snapshots  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -24,6 +25,9 @@ application = ProtocolTypeRouter(
     }
 )
 
+# Every web process holds the current snapshot from its start and follows each switch, requests or
+# not: it serves the last data through a Redis outage even if no request came before it.
+snapshots.follow_current()
 
 # Last: everything imported so far lives as long as the process; keep it out of every collection.
 tune_for_serving()

@@ -8,6 +8,7 @@ Owns these key families (all under django-redis's KEY_PREFIX):
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -16,6 +17,8 @@ from redis.exceptions import RedisError
 
 from tokens.infra.redis_clients import raw_key, raw_redis
 from tokens.records import Snapshot
+
+log = logging.getLogger(__name__)
 
 # A replaced snapshot is read only by requests that read the old pointer a moment before the flip.
 # It was 600 s: with a merge every ~3 s (one per source refresh) that kept ~180 snapshots, 78 MiB
@@ -106,6 +109,34 @@ def current_snapshot() -> Snapshot | None:
         return memo
     _memo.put(snap)
     return snap
+
+
+FOLLOW_SECONDS = 0.25
+_follower_lock = threading.Lock()
+_follower: threading.Thread | None = None
+
+
+def follow_current(interval: float = FOLLOW_SECONDS) -> None:
+    """Keep this process's memo on the current snapshot from now on, whether requests come or not.
+
+    Web processes call it at start (config/asgi.py), so each holds the current snapshot before its
+    first request and still has the last one when Redis goes away. Idempotent per process.
+    """
+    global _follower
+    with _follower_lock:
+        if _follower is not None and _follower.is_alive():
+            return
+        _follower = threading.Thread(target=_follow, args=(interval,), name="snapshot-follower", daemon=True)
+        _follower.start()
+
+
+def _follow(interval: float) -> None:
+    while True:
+        try:
+            current_snapshot()  # RedisError is handled inside: the memo stays as it was
+        except Exception:  # an unreadable snapshot must not end the follower
+            log.exception("snapshot follower: loading the current snapshot failed")
+        time.sleep(interval)
 
 
 def forget_memo() -> None:
