@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, pinned and served by the service (offline docs)
     "solo",
     "channels",
     "tokens",
@@ -223,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Merged DexScreener, Jupiter and GeckoTerminal data for Solana tokens.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Production hardening (on when DJANGO_DEBUG=false) -------------------------------------------

@@ -1,7 +1,7 @@
 """REST routes under /api/: tokens (list, detail), health, OpenAPI schema and Swagger UI."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from tokens.api.health import HealthView
@@ -16,7 +16,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(throttle_classes=[IPRateThrottle]), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", throttle_classes=[IPRateThrottle]),
+        SpectacularSwaggerSplitView.as_view(url_name="schema", throttle_classes=[IPRateThrottle]),
         name="docs",
     ),
     *router.urls,
