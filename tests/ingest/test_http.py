@@ -49,6 +49,11 @@ def test_any_delta_round_trips(n):
     assert parse_retry_after(str(n)) == float(n)
 
 
+@pytest.mark.parametrize("text", ["NaN", "nan", "inf", "-Infinity", "1e999"])
+def test_non_finite_is_unreadable(text):
+    assert parse_retry_after(text) is None
+
+
 @given(st.text(max_size=30))
 def test_never_raises_and_never_negative(text):
     seconds = parse_retry_after(text, now=1_790_000_000.0)
