@@ -178,6 +178,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             self.all = self.all and not command.all
             self.alerts = self.alerts and not command.alerts
             self.tokens.difference_update(command.tokens)
+            self.pending = [p for p in self.pending if p[1] in self.tokens]  # none after unsubscribe
             await self._sync_groups()
 
     async def _subscribe(self, command: Command) -> None:
@@ -201,8 +202,16 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         )
         seq = await _snapshot_seq(snapshot_id)
         self._raise_floors(command, seq)
+        try:  # read before the snapshot goes out, so the client's next message finds this done
+            pages, last = await self._catch_up(command, seq)
+        except eventlog.ResyncRequired as exc:
+            await self.send_text(protocol.snapshot_frame(seq, tokens_json))
+            await self.send_text(protocol.resync_frame(exc.seq))
+            return
         await self.send_text(protocol.snapshot_frame(seq, tokens_json))
-        await self._catch_up(command, seq)
+        for texts in pages:
+            await self.send_text(protocol.batch_frame(texts))
+        self._raise_floors(command, last)
 
     def _raise_floors(self, command: Command, seq: int) -> None:
         if command.all:
@@ -212,11 +221,11 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         for mint in command.tokens:
             self.floor_token[mint] = seq
 
-    async def _catch_up(self, command: Command, seq: int) -> None:
-        """Send the logged events of this subscribe with seq > `seq` (those fanned out before the
-        groups were joined), then raise the floors to the end of the log read."""
+    async def _catch_up(self, command: Command, seq: int) -> tuple[list[list[str]], int]:
+        """The logged events of this subscribe with seq > `seq` (those fanned out before the
+        groups were joined, or meanwhile), in frames of REPLAY_PAGE, and the last seq read."""
         if self.all and not command.all:
-            return  # the all stream carries these tokens' events already
+            return [], seq  # the all stream carries these tokens' events already
         tokens = set(command.tokens)
 
         def wanted(entry: eventlog.LogEntry) -> bool:
@@ -224,17 +233,14 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
                 return True
             return entry.mint in tokens and not (entry.alert and self.alerts)
 
+        pages: list[list[str]] = []
         last = seq
-        try:
-            async for entries in eventlog.replay(seq, REPLAY_PAGE):
-                texts = [self._text_for(e) for e in entries if wanted(e)]
-                if texts and not await self._send_replay(protocol.batch_frame(texts)):
-                    return
-                last = entries[-1].seq
-        except eventlog.ResyncRequired as exc:
-            await self.send_text(protocol.resync_frame(exc.seq))
-            return
-        self._raise_floors(command, last)
+        async for entries in eventlog.replay(seq, REPLAY_PAGE):
+            texts = [self._text_for(e) for e in entries if wanted(e)]
+            if texts:
+                pages.append(texts)
+            last = entries[-1].seq
+        return pages, last
 
     def _text_for(self, entry: eventlog.LogEntry) -> str:
         """A logged event as this connection gets it: `all` batches leave an alert's TOKEN out."""
