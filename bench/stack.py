@@ -84,9 +84,7 @@ class Stack:
             except OSError:
                 continue
             cmd = b" ".join(argv).decode(errors="replace")
-            if "config.serve" in cmd:
-                continue  # the launcher; its children are the web processes
-            if "config.asgi" in cmd or "uvicorn" in cmd or "daphne" in cmd or "web-worker" in cmd:
+            if is_web_server(cmd):
                 roles["web"].append(pid)
             elif " worker" in cmd and "celery" in cmd:
                 roles["worker"].append(pid)
@@ -97,12 +95,13 @@ class Stack:
         return roles
 
     def web_pids(self) -> list[int]:
-        """The web server processes (children of `config.serve`)."""
-        for pid in descendants(self.honcho.pid):
-            with contextlib.suppress(OSError):
-                if b"config.serve" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return children(pid)
-        return []
+        """The web server processes (the children `config.serve` starts)."""
+        return self.pids()["web"]
+
+
+def is_web_server(cmd: str) -> bool:
+    """A web server process of config.serve: a uvicorn child or a daphne (not the launcher itself)."""
+    return "--uvicorn-fd" in cmd or "bin/daphne " in cmd
 
 
 def children(pid: int) -> list[int]:
