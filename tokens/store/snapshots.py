@@ -15,6 +15,7 @@ import time
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from tokens.infra import metrics
 from tokens.infra.redis_clients import raw_key, raw_redis
 from tokens.records import Snapshot
 
@@ -77,10 +78,14 @@ class _SnapshotMemo:
         self._lock = threading.Lock()
         self.snapshot: Snapshot | None = None
 
-    def put(self, snapshot: Snapshot) -> None:
+    def put(self, snapshot: Snapshot) -> bool:
+        """Hold `snapshot` unless a newer one is held; True when the memo moved to another id."""
         with self._lock:
             if self.snapshot is None or snapshot.id >= self.snapshot.id:
+                moved = self.snapshot is None or self.snapshot.id != snapshot.id
                 self.snapshot = snapshot
+                return moved
+            return False
 
 
 _memo = _SnapshotMemo()
@@ -101,13 +106,17 @@ def current_snapshot() -> Snapshot | None:
     memo = _memo.snapshot
     if memo is not None and memo.id == current_id:
         return memo
+    started = time.perf_counter()
     try:
         snap = load_snapshot(current_id)
     except RedisError:
         return memo
     if snap is None:
         return memo
-    _memo.put(snap)
+    if _memo.put(snap):
+        role = "web" if _follower is not None else "other"
+        metrics.SNAPSHOT_SWITCHES.labels(role).inc()
+        metrics.SNAPSHOT_LOAD_SECONDS.labels(role).observe(time.perf_counter() - started)
     return snap
 
 
