@@ -22,6 +22,10 @@ RUNS = [
         "whole stack: REST under worker + beat refreshing, uvicorn and daphne (wrk, 32 connections)",
         ["bench_stack.py"],
     ),
+    (
+        "whole stack: WebSocket, 1,000 / 5,000 clients subscribing to all at once, uvicorn and daphne",
+        ["bench_ws_stack.py", "--servers", "uvicorn", "daphne"],
+    ),
 ]
 WRK_RUNS = ("bench_rest.py", "bench_stack.py")
 
