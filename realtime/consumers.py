@@ -60,6 +60,7 @@ MARK_WAIT_SECONDS = 3.0
 MARK_POLL_SECONDS = 0.01
 _MARKS_CACHED = 64
 _marks: dict[int, int] = {}  # snapshot id -> seq, per process (a mark never changes)
+_mark_waits: dict[tuple[int, int], asyncio.Future[int]] = {}  # (event loop, snapshot id) -> its wait
 
 
 class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
@@ -416,14 +417,24 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
 
 
 async def _snapshot_seq(snapshot_id: int | None) -> int:
-    """The seq snapshot `snapshot_id` reflects, waiting the moment its events take to be logged.
-    Without a snapshot (or a mark that never comes: its events could not be published) it is
-    the current seq."""
+    """The seq snapshot `snapshot_id` reflects, waiting the moment its events take to be logged
+    (one wait per process and snapshot, however many clients subscribe meanwhile). Without a
+    snapshot, or a mark that never comes (its events could not be published), the current seq."""
     if snapshot_id is None:
         return await eventlog.current_seq()
     seq = _marks.get(snapshot_id)
     if seq is not None:
         return seq
+    loop = asyncio.get_running_loop()
+    key = (id(loop), snapshot_id)
+    wait = _mark_waits.get(key)
+    if wait is None:
+        wait = _mark_waits[key] = asyncio.ensure_future(_wait_for_mark(snapshot_id))
+        wait.add_done_callback(lambda _: _mark_waits.pop(key, None))
+    return await asyncio.shield(wait)
+
+
+async def _wait_for_mark(snapshot_id: int) -> int:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MARK_WAIT_SECONDS
     while (seq := await eventlog.snapshot_seq(snapshot_id)) is None:

@@ -377,3 +377,26 @@ async def test_resume_on_all_replays_alerts_without_their_token(ws, commit):
     await other.send_json_to({"action": "resume", "since": 3})
     (replayed,) = events_of(await frames(other))
     assert replayed["type"] == "token.price_change" and replayed["token"]["token_address"] == A
+
+
+async def test_a_subscribe_between_the_pointer_flip_and_the_events_waits_for_the_snapshots_seq(ws, commit):
+    """The merge makes a snapshot current a moment before it logs that snapshot's events: the
+    `snapshot` frame must carry the seq of those events, and none of them may follow it."""
+    from realtime.events import Thresholds
+    from realtime.publish import publish_changes
+    from tokens.store import snapshots
+
+    first = await seeded(commit)
+    second = moved_snapshot(first, a=1.10)
+    await asyncio.to_thread(snapshots.publish_snapshot, second)  # flipped; its events not logged yet
+    client = await ws()
+    await client.send_json_to({"action": "subscribe", "all": True})
+    await asyncio.sleep(0.3)
+    assert await client.receive_nothing(timeout=0.1)  # waiting for the snapshot's mark
+    await asyncio.to_thread(publish_changes, first, second, Thresholds())  # seqs 4, 5
+    snap = await client.receive_json_from(timeout=5)
+    assert snap["type"] == "snapshot" and snap["seq"] == 5
+    assert next(t for t in snap["tokens"] if t["token_address"] == A)["price_usd"] == 1.10
+    assert events_of(await frames(client)) == []
+    await commit(second, moved_snapshot(second, a=1.2))
+    assert [e["seq"] for e in events_of(await frames(client))] == [6, 7]
