@@ -18,6 +18,7 @@ RUNS = [
         ["bench_rest.py", "--processes", "2", "--baseline"],
     ),
     ("WebSocket fan-out: 100 / 1,000 / 5,000 clients, both channel layers", ["bench_ws.py"]),
+    ("snapshot switch: decode time and event-loop stall, 500 tokens", ["bench_switch.py"]),
     (
         "whole stack: REST under worker + beat refreshing, uvicorn and daphne (wrk, 32 connections)",
         ["bench_stack.py"],

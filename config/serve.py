@@ -12,7 +12,8 @@ process dies the others are stopped and the launcher exits with its status, so t
 
 Both servers are run with the same behaviour: proxy headers honoured (X-Forwarded-For/-Proto from
 the local proxy), WebSocket messages up to 1 MiB reach the application (which answers an `error`
-frame above 64 KiB, API.md §4) and larger ones close the connection with 1009, pings every 20 s,
+frame above 64 KiB, API.md §4) and larger ones close the connection with 1009, no permessage-deflate
+(daphne has none; uvicorn's default would compress each frame once per client), pings every 20 s,
 no lifespan protocol (Channels' router has none), 10 s for open requests at shutdown (daphne's
 own defaults for pings and shutdown are the same).
 
@@ -82,6 +83,7 @@ def serve_uvicorn(fd: int, access_log: str | None, app: str = APP) -> None:
         ws_max_size=WS_MAX_BYTES,
         ws_ping_interval=WS_PING_SECONDS,
         ws_ping_timeout=WS_PING_SECONDS,
+        ws_per_message_deflate=False,  # as daphne: deflating every frame per client costs the fan-out CPU
         lifespan="off",
         proxy_headers=True,
         server_header=False,
