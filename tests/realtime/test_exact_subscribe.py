@@ -1,5 +1,5 @@
 """Exact subscribe: after a `snapshot` (seq S), a subscription's batches carry exactly its events with
-seq > S — against two real daphne processes, the Redis channel layer and refreshes landing meanwhile.
+seq > S — against two real web processes (under uvicorn and under daphne), the Redis channel layer and refreshes landing meanwhile.
 
 Each client also applies what it receives as the page does: every `token.update`'s old values must
 be the values its table holds (a snapshot newer or older than S shows up as a mismatch), and the
@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 
 from realtime import eventlog
 from tests.factories import event_snapshot, event_token, mint, moved
-from tests.processes import start_daphne
+from tests.processes import start_web_server
 from tests.realtime.conftest import commit_sync
 from tokens.infra.redis_clients import raw_key, raw_redis
 
@@ -30,9 +30,10 @@ CLIENTS_PER_KIND = 24  # all, alerts, tokens, resume: spread over two web proces
 
 
 @pytest.fixture(scope="module")
-def two_web_processes(tmp_path_factory):
+def two_web_processes(web_server, tmp_path_factory):
+    """Two web processes under each WEB_SERVER (uvicorn, daphne), on the same Redis and layer."""
     log_dir = tmp_path_factory.mktemp("exact-subscribe")
-    servers = [start_daphne(log_dir), start_daphne(log_dir)]
+    servers = [start_web_server(log_dir, web_server), start_web_server(log_dir, web_server)]
     yield servers
     for server in servers:
         server.proc.stop()
