@@ -19,7 +19,7 @@ else
   PROCESSES := web worker beat
 endif
 
-.PHONY: run test bench soak lint format redis browser clean
+.PHONY: run test bench bench-stack bench-ws-stack soak lint format redis browser clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -66,7 +66,17 @@ test: $(VENV)/.installed-dev redis browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev redis
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
+
+# The REST benchmark against the whole stack as `make run` starts it (bench/stack.py), under uvicorn
+# and daphne; BENCH_ARGS="--duration 10 --servers uvicorn" narrows it.
+bench-stack: $(VENV)/.installed-dev redis
+	$(PY) bench/bench_stack.py $(BENCH_ARGS)
+
+# WebSocket against the whole stack: N clients subscribing to `all` at once while refreshes land
+# (seq anomalies, fan-out spread, subscribe time, bytes per client); BENCH_ARGS="--clients 1000".
+bench-ws-stack: $(VENV)/.installed-dev redis
+	$(PY) bench/bench_ws_stack.py $(BENCH_ARGS)
 
 # Soak: the whole stack (2 web processes, a worker, beat, the replay upstream with moving prices and
 # periodic faults) under 500 WebSocket clients and 200 REST req/s; SOAK_ARGS="--minutes 3" shortens it.

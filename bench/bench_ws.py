@@ -5,8 +5,9 @@ chosen by CHANNEL_LAYER), connects N WebSocket clients from 1-2 client processes
 client, see BenchClient, so that the clients leave the CPU to the server), then commits
 hand-built snapshots and calls realtime.publish.publish_changes directly. It reports delivery
 latency from the snapshot commit to the client's receipt (p50/p99/max over every client and
-refresh), events lost (checked by seq on every client: must be 0), and the daphne process's CPU
-time and RSS.
+refresh), events lost (checked by seq on every client: must be 0), the bytes a client receives per
+refresh (its batch frames' payloads; docs/api.md §4 keeps them lean) and per snapshot frame, and
+the daphne process's CPU time and RSS.
 
     .venv/bin/python bench/bench_ws.py                      # 100, 1000, 5000 x redis, pubsub
     .venv/bin/python bench/bench_ws.py --clients 1000 --layers redis --refreshes 5 --repeat 3
@@ -129,6 +130,7 @@ class BenchClient(asyncio.Protocol):
             self.send_frame(1, b'{"action":"subscribe","all":true}')
         elif self.texts == 2:
             assert payload.startswith(b'{"type":"snapshot"'), payload[:80]
+            self.snapshot_bytes = len(payload)
             self.ready.set_result(None)
         else:
             self.frames.append((time.time(), payload))
@@ -161,7 +163,7 @@ def client_process(port: int, count: int, pipe) -> None:
         frames = [c.frames for c in clients]
         for c in clients:
             c.transport.abort()
-        pipe.send([_summarise(f) for f in frames])
+        pipe.send([(c.snapshot_bytes, _summarise(f)) for c, f in zip(clients, frames, strict=True)])
 
     try:
         asyncio.run(main())
@@ -170,16 +172,17 @@ def client_process(port: int, count: int, pipe) -> None:
         raise
 
 
-def _summarise(frames: list) -> list[tuple[float, list[int]]]:
-    """(receipt time, seqs of the frame's events) per frame; [-1] marks a closed connection."""
+def _summarise(frames: list) -> list[tuple[float, list[int], int]]:
+    """(receipt time, seqs of the frame's events, payload bytes) per frame; [-1] marks a closed
+    connection."""
     import orjson
 
     out = []
     for t, raw in frames:
         if raw is None:
-            out.append((t, [-1]))
+            out.append((t, [-1], 0))
             continue
-        out.append((t, [e["seq"] for e in orjson.loads(raw).get("events", [])]))
+        out.append((t, [e["seq"] for e in orjson.loads(raw).get("events", [])], len(raw)))
     return out
 
 
@@ -346,10 +349,13 @@ def _report(results: list, commits: dict[int, float], published: list[int], warm
     latencies: list[float] = []
     per_refresh: dict[float, list[float]] = {}
     lost = closed = 0
+    measured_bytes = 0
+    snapshot_bytes: list[int] = []
     expected = set(published)
-    for frames in results:
+    for snapshot_size, frames in results:
+        snapshot_bytes.append(snapshot_size)
         seen: list[int] = []
-        for t, seqs in frames:
+        for t, seqs, size in frames:
             if seqs == [-1]:
                 closed += 1
                 continue
@@ -358,6 +364,7 @@ def _report(results: list, commits: dict[int, float], published: list[int], warm
                 latency = t - commits[measured[0]]
                 latencies.append(latency)
                 per_refresh.setdefault(commits[measured[0]], []).append(latency)
+                measured_bytes += size
             seen += measured
         lost += len(expected - set(seen)) + (len(seen) - len(set(seen)))
     latencies.sort()
@@ -369,7 +376,10 @@ def _report(results: list, commits: dict[int, float], published: list[int], warm
         (round(min(v) * 1000), round(sorted(v)[len(v) // 2] * 1000), round(max(v) * 1000))
         for _, v in sorted(per_refresh.items())
     ]
+    refreshes = max(len(per_refresh), 1)
     return {
+        "kb_per_client_refresh": round(measured_bytes / max(len(results), 1) / refreshes / 1000, 1),
+        "snapshot_kb": round(max(snapshot_bytes, default=0) / 1000, 1),
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "max_ms": round(latencies[-1] * 1000, 1),
@@ -383,6 +393,8 @@ COLUMNS = (
     ("layer", "layer", 7),
     ("clients", "clients", 7),
     ("events_per_refresh", "ev/refresh", 10),
+    ("kb_per_client_refresh", "KB/client/refresh", 17),
+    ("snapshot_kb", "snapshot KB", 11),
     ("p50_ms", "p50 ms", 7),
     ("p99_ms", "p99 ms", 7),
     ("max_ms", "max ms", 7),

@@ -18,14 +18,28 @@ RUNS = [
         ["bench_rest.py", "--processes", "2", "--baseline"],
     ),
     ("WebSocket fan-out: 100 / 1,000 / 5,000 clients, both channel layers", ["bench_ws.py"]),
+    ("snapshot switch: decode time and event-loop stall, 500 tokens", ["bench_switch.py"]),
+    (
+        "whole stack: REST under worker + beat refreshing, uvicorn and daphne (wrk, 32 connections)",
+        ["bench_stack.py"],
+    ),
+    (
+        "whole stack: WebSocket, 1,000 / 5,000 clients subscribing to all at once, uvicorn and daphne",
+        ["bench_ws_stack.py", "--servers", "uvicorn", "daphne"],
+    ),
 ]
+WRK_RUNS = ("bench_rest.py", "bench_stack.py")
 
 
 def main() -> int:
+    """`make bench` runs them all; `--only stack` (BENCH_ARGS="--only stack") runs the whole-stack one."""
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     failed = []
     for title, argv in RUNS:
+        if only and only not in argv[0]:
+            continue
         print(f"\n=== {title} ===", flush=True)
-        if argv[0] == "bench_rest.py" and shutil.which("wrk") is None:
+        if argv[0] in WRK_RUNS and shutil.which("wrk") is None:
             print("skipped: wrk is not installed (Debian: apt-get install wrk)")
             continue
         code = subprocess.call([PY, str(BENCH / argv[0]), *argv[1:]], cwd=BENCH.parent)

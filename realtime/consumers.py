@@ -5,9 +5,16 @@ Group messages reach a consumer through its process's GroupRelay (realtime/relay
 while subscribed to `all` a connection is a member of tokens.all only; otherwise of tokens.alerts
 (if asked) and token.<mint> per subscribed mint, and alert events arriving through token.<mint>
 are skipped when it also takes `alerts`. Frames of tokens.all / tokens.alerts are sent exactly as
-the publisher serialised them; a refresh's per-token messages are joined into one frame after a
-short window. While a client command runs (a subscribe's snapshot, a resume's replay) live
-deliveries are held, then sent, minus the events a replay already sent.
+the publisher serialised them; a refresh's per-token messages are joined into one frame on the
+refresh's end marker (tokens.refreshed). While a client command runs (a subscribe's snapshot, a
+resume's replay) live deliveries are held, then sent, minus the events already covered.
+
+Exact subscribe: the `snapshot` frame's seq S is the mark of the very snapshot its tokens come
+from (eventlog.snapshot_seq), not the counter at some moment near it. The groups are joined
+before the snapshot is read; afterwards the log is read from S + 1 to its end (the events logged
+before the join were fanned out without this connection), and each subscription keeps a floor:
+live events at or below it (held meanwhile, or in flight) are dropped. So the batches of a
+subscription carry exactly the events with seq > S, from S + 1 on.
 """
 
 from __future__ import annotations
@@ -24,7 +31,14 @@ from redis.exceptions import RedisError
 
 from realtime import eventlog, protocol
 from realtime.backpressure import write_backlog
-from realtime.protocol import GROUP_ALERTS, GROUP_ALL, Command, ProtocolError, token_group
+from realtime.protocol import (
+    GROUP_ALERTS,
+    GROUP_ALL,
+    GROUP_REFRESHED,
+    Command,
+    ProtocolError,
+    token_group,
+)
 from realtime.relay import group_relay
 from realtime.snapshot_frames import snapshot_tokens_json
 from tokens.infra import metrics
@@ -39,7 +53,14 @@ REPLAY_LOW_WATER_BYTES = 256 * 1024
 REPLAY_DRAIN_SECONDS = 10.0
 REPLAY_PAGE = 500
 SEND_TIMEOUT_SECONDS = 5.0  # for servers whose send() waits for the socket
-TOKEN_BATCH_WINDOW_SECONDS = 0.05
+# A refresh's per-token frame goes out on its end marker (tokens.refreshed); this is the fallback.
+TOKEN_BATCH_WINDOW_SECONDS = 1.0
+# The merge flips the snapshot pointer a moment before it logs that snapshot's events (and mark).
+MARK_WAIT_SECONDS = 3.0
+MARK_POLL_SECONDS = 0.01
+_MARKS_CACHED = 64
+_marks: dict[int, int] = {}  # snapshot id -> seq, per process (a mark never changes)
+_mark_waits: dict[tuple[int, int], asyncio.Future[int]] = {}  # (event loop, snapshot id) -> its wait
 
 
 class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
@@ -53,7 +74,12 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.tokens: set[str] = set()
         self.joined: set[str] = set()
         self.replayed_upto = 0  # live events with seq <= this were sent by a resume
-        self.pending: list[tuple[int, str]] = []  # per-token events waiting for their batch frame
+        # Per subscription: live events with seq <= its floor are covered (snapshot, catch-up).
+        self.floor_all = 0
+        self.floor_alerts = 0
+        self.floor_token: dict[str, int] = {}
+        # per-token events waiting for their batch frame: (seq, mint, alert, text)
+        self.pending: list[tuple[int, str, bool, str]] = []
         self.pending_refresh: int | None = None
         self.pending_committed_at: float | None = None
         self.flush_timer: asyncio.TimerHandle | None = None
@@ -153,6 +179,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             self.all = self.all and not command.all
             self.alerts = self.alerts and not command.alerts
             self.tokens.difference_update(command.tokens)
+            self.pending = [p for p in self.pending if p[1] in self.tokens]  # none after unsubscribe
             await self._sync_groups()
 
     async def _subscribe(self, command: Command) -> None:
@@ -163,20 +190,69 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
                 f"At most {protocol.MAX_TOKEN_SUBSCRIPTIONS} token subscriptions per connection "
                 f"({len(self.tokens)} held, {len(new)} more asked).",
             )
+        if command.all:
+            self._drop_pending()  # the all stream, from the snapshot on, covers every event
+        elif command.alerts and not self.alerts:  # alerts now come through tokens.alerts only
+            self.pending = [p for p in self.pending if not p[2]]
         self.all |= command.all
         self.alerts |= command.alerts
         self.tokens.update(new)
-        await self._sync_groups()
-        seq = await eventlog.current_seq()  # before the snapshot: it holds at least these events
-        tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
+        await self._sync_groups()  # joined before the snapshot is read: nothing after it is missed
+        snapshot_id, tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
             None if command.all else list(command.tokens)
         )
+        seq = await _snapshot_seq(snapshot_id)
+        self._raise_floors(command, seq)
+        try:  # read before the snapshot goes out, so the client's next message finds this done
+            pages, last = await self._catch_up(command, seq)
+        except eventlog.ResyncRequired as exc:
+            await self.send_text(protocol.snapshot_frame(seq, tokens_json))
+            await self.send_text(protocol.resync_frame(exc.seq))
+            return
         await self.send_text(protocol.snapshot_frame(seq, tokens_json))
+        for texts in pages:
+            await self.send_text(protocol.batch_frame(texts))
+        self._raise_floors(command, last)
+
+    def _raise_floors(self, command: Command, seq: int) -> None:
+        if command.all:
+            self.floor_all = seq
+        if command.alerts:
+            self.floor_alerts = seq
+        for mint in command.tokens:
+            self.floor_token[mint] = seq
+
+    async def _catch_up(self, command: Command, seq: int) -> tuple[list[list[str]], int]:
+        """The logged events of this subscribe with seq > `seq` (those fanned out before the
+        groups were joined, or meanwhile), in frames of REPLAY_PAGE, and the last seq read."""
+        if self.all and not command.all:
+            return [], seq  # the all stream carries these tokens' events already
+        tokens = set(command.tokens)
+
+        def wanted(entry: eventlog.LogEntry) -> bool:
+            if command.all or (command.alerts and entry.alert):
+                return True
+            return entry.mint in tokens and not (entry.alert and self.alerts)
+
+        pages: list[list[str]] = []
+        last = seq
+        async for entries in eventlog.replay(seq, REPLAY_PAGE):
+            texts = [self._text_for(e) for e in entries if wanted(e)]
+            if texts:
+                pages.append(texts)
+            last = entries[-1].seq
+        return pages, last
+
+    def _text_for(self, entry: eventlog.LogEntry) -> str:
+        """A logged event as this connection gets it: `all` batches leave an alert's TOKEN out."""
+        return entry.text if self.all else entry.full_text
 
     def _wanted_groups(self) -> set[str]:
         if self.all:
             return {GROUP_ALL}
         wanted = {token_group(m) for m in self.tokens}
+        if self.tokens:
+            wanted.add(GROUP_REFRESHED)
         if self.alerts:
             wanted.add(GROUP_ALERTS)
         return wanted
@@ -207,7 +283,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.replayed_upto = max(self.replayed_upto, since)  # the client has those
         try:
             async for entries in eventlog.replay(since, REPLAY_PAGE):
-                texts = [e.text for e in entries if self._wants(e)]
+                texts = [self._text_for(e) for e in entries if self._wants(e)]
                 if texts and not await self._send_replay(protocol.batch_frame(texts)):
                     return
                 self.replayed_upto = max(self.replayed_upto, entries[-1].seq)
@@ -242,6 +318,8 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.stream_batch(message)
         elif message["type"] == "stream.token":
             await self.stream_token(message)
+        elif message["type"] == "stream.refreshed" and self._pending_of(message["refresh"]):
+            await self._flush_pending()
 
     async def stream_batch(self, message: dict[str, Any]) -> None:
         """A refresh's batch for tokens.all or tokens.alerts, already serialised."""
@@ -250,12 +328,15 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         if message["group"] == GROUP_ALL:
             if not self.all:
                 return
+            floor = max(self.floor_all, self.replayed_upto)
         elif self.all or not self.alerts:
             return
+        else:
+            floor = max(self.floor_alerts, self.replayed_upto)
         seqs = message["seqs"]
         text = message["text"]
-        if seqs and seqs[0] <= self.replayed_upto:  # rare: right after a resume
-            events = [e for e in orjson.loads(text)["events"] if e["seq"] > self.replayed_upto]
+        if seqs and seqs[0] <= floor:  # rare: right after a subscribe or a resume
+            events = [e for e in orjson.loads(text)["events"] if e["seq"] > floor]
             if not events:
                 return
             text = protocol.batch_frame(orjson.dumps(e).decode() for e in events)
@@ -268,25 +349,32 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         if self.pending and message["refresh"] != self.pending_refresh:
             await self._flush_pending()
+        mint = message["mint"]
+        floor = max(self.floor_token.get(mint, 0), self.replayed_upto)
         for seq, alert, text in zip(message["seqs"], message["alerts"], message["events"], strict=True):
-            if (alert and self.alerts) or seq <= self.replayed_upto:
+            if (alert and self.alerts) or seq <= floor:
                 continue
-            self.pending.append((seq, text))
+            self.pending.append((seq, mint, alert, text))
         self.pending_refresh = message["refresh"]
         self.pending_committed_at = message.get("committed_at")
         if self.pending and self.flush_timer is None:
             loop = asyncio.get_running_loop()
             self.flush_timer = loop.call_later(TOKEN_BATCH_WINDOW_SECONDS, self._flush_soon)
 
+    def _pending_of(self, refresh: int) -> bool:
+        return bool(self.pending) and self.pending_refresh == refresh
+
     def _flush_soon(self) -> None:
         self.flush_timer = None
         self._flush_task = asyncio.ensure_future(self._flush_pending())
 
     async def _flush_pending(self) -> None:
-        events = sorted(self.pending)
+        events = sorted(
+            p for p in self.pending if p[0] > max(self.floor_token.get(p[1], 0), self.replayed_upto)
+        )
         self._drop_pending()
         if events and not self.closing:
-            await self.send_text(protocol.batch_frame(text for _, text in events))
+            await self.send_text(protocol.batch_frame(p[3] for p in events))
             metrics.ws_fanout(self.pending_committed_at)
 
     def _drop_pending(self) -> None:
@@ -326,6 +414,38 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         log.warning("closing slow WebSocket client %s (backlog=%s bytes)", _client(self.scope), backlog)
         self._leave_groups(set(self.joined))
         await self.close(code=CLOSE_TOO_SLOW, reason="client too slow: outgoing backlog limit reached")
+
+
+async def _snapshot_seq(snapshot_id: int | None) -> int:
+    """The seq snapshot `snapshot_id` reflects, waiting the moment its events take to be logged
+    (one wait per process and snapshot, however many clients subscribe meanwhile). Without a
+    snapshot, or a mark that never comes (its events could not be published), the current seq."""
+    if snapshot_id is None:
+        return await eventlog.current_seq()
+    seq = _marks.get(snapshot_id)
+    if seq is not None:
+        return seq
+    loop = asyncio.get_running_loop()
+    key = (id(loop), snapshot_id)
+    wait = _mark_waits.get(key)
+    if wait is None:
+        wait = _mark_waits[key] = asyncio.ensure_future(_wait_for_mark(snapshot_id))
+        wait.add_done_callback(lambda _: _mark_waits.pop(key, None))
+    return await asyncio.shield(wait)
+
+
+async def _wait_for_mark(snapshot_id: int) -> int:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MARK_WAIT_SECONDS
+    while (seq := await eventlog.snapshot_seq(snapshot_id)) is None:
+        if loop.time() > deadline:
+            log.warning("snapshot %d has no seq mark; its snapshot frame uses the current seq", snapshot_id)
+            return await eventlog.current_seq()
+        await asyncio.sleep(MARK_POLL_SECONDS)
+    if len(_marks) >= _MARKS_CACHED:
+        _marks.pop(next(iter(_marks)))
+    _marks[snapshot_id] = seq
+    return seq
 
 
 def _client(scope: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """Diffs two snapshots into the public change events of docs/api.md §4 (pure: no I/O, no Django).
 
 `diff_snapshots(previous, current, thresholds, states)` returns the refresh's events (without
-`seq`; publishing numbers them) and the per-token alert state to keep for the next refresh.
+`seq`; publishing numbers them; figures rounded as realtime.wire says, so a change below the 10th
+significant digit is no change) and the per-token alert state to keep for the next refresh.
 Alert state per tracked mint: the reference price of `token.price_change` (the price at the last
 alert, or when the token was first seen) and whether its 5-minute volume is above the spike
 threshold (a spike fires only on the crossing from below).
@@ -14,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime.wire import round_figure, wire_token
 from tokens.records import Snapshot, Token
-from tokens.tokenjson import token_dict
 
 EVENT_TIMEFRAME = "24h"
 ALERT_TYPES: frozenset[str] = frozenset({"token.price_change", "token.volume_spike"})
@@ -94,10 +95,10 @@ def _price_alert(
     event = {
         "type": "token.price_change",
         "token_address": token.token_address,
-        "change_pct": round(change, 6),
-        "price_usd": price,
-        "reference_price_usd": reference,
-        "threshold_pct": threshold,
+        "change_pct": round_figure(round(change, 6)),
+        "price_usd": round_figure(price),
+        "reference_price_usd": round_figure(reference),
+        "threshold_pct": round_figure(threshold),
         "token": shown,
     }
     return event, AlertState(price, state.spiking)
@@ -117,10 +118,10 @@ def _spike_alert(
     event = {
         "type": "token.volume_spike",
         "token_address": token.token_address,
-        "change_pct": round(change, 6),
-        "volume_5m_usd": m5,
-        "average_5m_volume_usd": token.windows["h1"].volume_usd / 12,  # type: ignore[operator]
-        "threshold_pct": threshold,
+        "change_pct": round_figure(round(change, 6)),
+        "volume_5m_usd": round_figure(m5),
+        "average_5m_volume_usd": round_figure(token.windows["h1"].volume_usd / 12),  # type: ignore[operator]
+        "threshold_pct": round_figure(threshold),
         "token": shown,
     }
     return event, new_state
@@ -133,12 +134,12 @@ def _token_events(
     thresholds: Thresholds,
 ) -> tuple[list[dict[str, Any]], AlertState]:
     mint = token.token_address
-    shown = token_dict(token, EVENT_TIMEFRAME)
+    shown = wire_token(token, EVENT_TIMEFRAME)
     events: list[dict[str, Any]] = []
     if old is None:
         events.append({"type": "token.added", "token_address": mint, "token": shown})
     else:
-        changes = changed_fields(token_dict(old, EVENT_TIMEFRAME), shown)
+        changes = changed_fields(wire_token(old, EVENT_TIMEFRAME), shown)
         if changes:
             events.append({"type": "token.update", "token_address": mint, "changes": changes})
     if state is None:

@@ -16,6 +16,8 @@ ACTIONS = ("subscribe", "unsubscribe", "resume", "ping")
 
 GROUP_ALL = "tokens.all"
 GROUP_ALERTS = "tokens.alerts"
+# After a refresh's token.<mint> messages (sent concurrently, so in any order): its end marker.
+GROUP_REFRESHED = "tokens.refreshed"
 
 # Error codes of {"type": "error", "code": …}.
 BAD_REQUEST = "bad_request"

@@ -3,7 +3,9 @@
 Called from sync code (the merge task). Order per refresh: diff (pure) -> one Lua script allocates
 a contiguous block of seqs, appends the events to the replay log and saves the alert state -> one
 channel-layer message per group (tokens.all, tokens.alerts, token.<mint>) carrying the events'
-JSON text, serialised once here. Nothing is fanned out unless it is in the log, and a Redis or
+JSON text, serialised once here per kind of subscriber (`all` batches leave an alert's TOKEN out).
+Every publish also marks the snapshot with the seq of its last event (eventlog.snapshot_seq), so
+a subscribe's `snapshot` frame carries exactly the seq its tokens reflect. Nothing is fanned out unless it is in the log, and a Redis or
 channel-layer failure is logged, never raised into the merge.
 """
 
@@ -24,7 +26,7 @@ from redis.exceptions import RedisError
 from realtime import eventlog
 from realtime.eventlog import EncodedEvent
 from realtime.events import Thresholds, diff_snapshots, is_alert
-from realtime.protocol import GROUP_ALERTS, GROUP_ALL, batch_frame, token_group
+from realtime.protocol import GROUP_ALERTS, GROUP_ALL, GROUP_REFRESHED, batch_frame, token_group
 from tokens.infra.log_throttle import ThrottledWarning
 from tokens.models import AlertSettings
 from tokens.records import Snapshot
@@ -52,11 +54,15 @@ def thresholds_from_settings() -> Thresholds:
 
 
 def encode_event(event: dict[str, Any]) -> EncodedEvent:
-    """Split an event's JSON around its seq so the text is built once, whatever seq it gets."""
-    rest = orjson.dumps({k: v for k, v in event.items() if k != "type"})
+    """Split an event's JSON around its seq so the text is built once, whatever seq it gets; an
+    alert's `token` is encoded apart (docs/api.md §4: `all` batches leave it out)."""
+    alert = is_alert(event)
+    token = orjson.dumps(event["token"]) if alert and "token" in event else b""
+    skip = ("type", "token") if token else ("type",)
+    rest = orjson.dumps({k: v for k, v in event.items() if k not in skip})
     head = b'{"type":' + orjson.dumps(event["type"]) + b',"seq":'
     tail = b"}" if rest == b"{}" else b"," + rest[1:]
-    return EncodedEvent(mint=event["token_address"], alert=is_alert(event), head=head, tail=tail)
+    return EncodedEvent(mint=event["token_address"], alert=alert, head=head, tail=tail, token=token)
 
 
 def publish_changes(previous: Snapshot | None, current: Snapshot, thresholds: Thresholds) -> list[dict]:
@@ -68,11 +74,9 @@ def publish_changes(previous: Snapshot | None, current: Snapshot, thresholds: Th
         log.exception("alert state unreadable; events of snapshot %d not published", current.id)
         return []
     diff = diff_snapshots(previous, current, thresholds, states)
-    if not (diff.events or diff.states or diff.forgotten):
-        return []
     encoded = [encode_event(event) for event in diff.events]
-    try:
-        first = eventlog.append(encoded, diff.states, diff.forgotten)
+    try:  # also when nothing changed: the snapshot's mark tells subscribers its seq
+        first = eventlog.append(encoded, diff.states, diff.forgotten, current.id)
     except RedisError:
         log.exception("event log write failed; %d events of snapshot %d dropped", len(encoded), current.id)
         return []
@@ -91,9 +95,11 @@ def publish_changes(previous: Snapshot | None, current: Snapshot, thresholds: Th
 def group_messages(
     first: int, encoded: list[EncodedEvent], committed_at: float | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
-    """The channel-layer messages of one refresh: one per group, in seq order within each.
+    """The channel-layer messages of one refresh: one per group, in seq order within each, each
+    frame's events encoded once for its kind of subscriber (tokens.all: alerts without `token`).
     `committed_at` (the snapshot's generated_at) lets consumers observe fan-out latency."""
-    texts = [e.text(first + i) for i, e in enumerate(encoded)]
+    lean = [e.text(first + i) for i, e in enumerate(encoded)]
+    texts = [e.full_text(first + i) if e.token else lean[i] for i, e in enumerate(encoded)]
     seqs = list(range(first, first + len(encoded)))
     messages: list[tuple[str, dict[str, Any]]] = [
         (
@@ -102,7 +108,7 @@ def group_messages(
                 "type": "stream.batch",
                 "group": GROUP_ALL,
                 "seqs": seqs,
-                "text": batch_frame(texts),
+                "text": batch_frame(lean),
                 "committed_at": committed_at,
             },
         )
@@ -132,6 +138,11 @@ def group_messages(
             "committed_at": committed_at,
         }
         messages.append((token_group(mint), token_batch))
+    # Sent after every token.<mint> message has gone out: per-token subscribers flush the refresh's
+    # frame on it (in seq order), instead of guessing from a timer when the last mint has come.
+    messages.append(
+        (GROUP_REFRESHED, {"type": "stream.refreshed", "group": GROUP_REFRESHED, "refresh": first})
+    )
     return messages
 
 
@@ -148,9 +159,11 @@ async def _send_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
             except Exception:
                 log.exception("group_send to %s failed", group)
 
-    # tokens.all first: it is the largest audience; the per-token groups follow concurrently.
+    # tokens.all first: it is the largest audience; the per-token groups follow concurrently,
+    # then the end marker of the refresh (messages[-1]).
     await send(*messages[0])
-    await asyncio.gather(*(send(group, message) for group, message in messages[1:]))
+    await asyncio.gather(*(send(group, message) for group, message in messages[1:-1]))
+    await send(*messages[-1])
 
 
 class _FanOutLoop:

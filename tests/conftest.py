@@ -1,4 +1,4 @@
-"""Shared fixtures: the real Redis (own DB, flushed per test), recorded upstream samples, live daphne servers."""
+"""Shared fixtures: the real Redis (own DB, flushed per test), recorded upstream samples, live web servers (uvicorn and daphne)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import LiveServer, start_daphne
+from tests.processes import WEB_SERVERS, LiveServer, start_web_server
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upstream"
 
@@ -41,18 +41,25 @@ def _clean_redis(request):
     snapshots.forget_memo()
 
 
+@pytest.fixture(scope="session", params=WEB_SERVERS)
+def web_server(request) -> str:
+    """Each WEB_SERVER in turn: the live-server tests run under uvicorn and under daphne."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def daphne_server(tmp_path_factory) -> Iterator[LiveServer]:
-    """daphne with a throttle rate no test reaches; tests publish snapshots to the same Redis DB."""
-    server = start_daphne(tmp_path_factory.mktemp("live"), API_THROTTLE_RATE="1000000/min")
+def daphne_server(web_server, tmp_path_factory) -> Iterator[LiveServer]:
+    """A live web process (under each WEB_SERVER; the name predates uvicorn) with a throttle rate no
+    test reaches; tests publish snapshots to the same Redis DB."""
+    server = start_web_server(tmp_path_factory.mktemp("live"), web_server, API_THROTTLE_RATE="1000000/min")
     yield server
     server.proc.stop()
 
 
 @pytest.fixture(scope="session")
-def throttled_daphne(tmp_path_factory) -> Iterator[LiveServer]:
-    """daphne allowing 5 requests per minute per IP."""
-    server = start_daphne(tmp_path_factory.mktemp("throttled"), API_THROTTLE_RATE="5/min")
+def throttled_daphne(web_server, tmp_path_factory) -> Iterator[LiveServer]:
+    """A live web process (under each WEB_SERVER) allowing 5 requests per minute per IP."""
+    server = start_web_server(tmp_path_factory.mktemp("throttled"), web_server, API_THROTTLE_RATE="5/min")
     yield server
     server.proc.stop()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import base58
 
+from realtime import eventlog
 from tokens.dexes import protocol_name
 from tokens.infra import redis_clients
 from tokens.records import ALL_WINDOWS, SOURCES, Snapshot, SourceStatus, Token, WindowStats
@@ -97,6 +98,7 @@ def publish(tokens: list[Token], **overrides: Any) -> Snapshot:
     _last_id = snapshot_id
     snapshot = make_snapshot(tokens, snapshot_id, **overrides)
     snapshots.publish_snapshot(snapshot)
+    eventlog.mark_snapshot(snapshot.id)  # published without events: its seq is the current one
     return snapshot
 
 

@@ -1,4 +1,4 @@
-"""Starting and stopping the real processes tests run against: replay upstream, Celery, daphne, Redis."""
+"""Starting and stopping the real processes tests run against: replay upstream, Celery, web servers, Redis."""
 
 from __future__ import annotations
 
@@ -186,15 +186,38 @@ class LiveServer:
         return requests.get(self.url + path, **kwargs)
 
 
-def start_daphne(log_dir: Path, **env: str) -> LiveServer:
-    """daphne on a free port, like `make run`, with the test settings and `env` overrides."""
+WEB_SERVERS = ("uvicorn", "daphne")
+
+
+def web_server_argv(web_server: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """Command and environment of one web process on 127.0.0.1:`port` under `web_server`.
+
+    uvicorn runs as `make run` runs it (`python -m config.serve`, one process); daphne as Channels'
+    `daphne -b -p`. Neither rewrites the client address from X-Forwarded-For (FORWARDED_ALLOW_IPS
+    empty for uvicorn): the tests send that header themselves to check the app's own handling.
+    """
+    if web_server == "daphne":
+        return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], {}
+    if web_server == "uvicorn":
+        env = {"WEB_SERVER": "uvicorn", "WEB_CONCURRENCY": "1", "HOST": "127.0.0.1", "PORT": str(port)}
+        return [str(BIN / "python"), "-m", "config.serve"], {**env, "FORWARDED_ALLOW_IPS": ""}
+    raise ValueError(f"unknown web server {web_server!r}; expected one of {', '.join(WEB_SERVERS)}")
+
+
+def start_web_server(log_dir: Path, web_server: str = "uvicorn", **env: str) -> LiveServer:
+    """A web process (uvicorn or daphne) on a free port, with the test settings and `env` overrides."""
     port = free_port()
-    argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    proc = Proc(f"daphne-{port}", argv, base_env(**env), log_dir)
+    argv, server_env = web_server_argv(web_server, port)
+    proc = Proc(f"{web_server}-{port}", argv, base_env(**env, **server_env), log_dir)
     server = LiveServer(f"http://127.0.0.1:{port}", proc)
     try:
-        wait_for(lambda: server.get("/api/health/").status_code in (200, 503), timeout=30, what="daphne")
+        wait_for(lambda: server.get("/api/health/").status_code in (200, 503), timeout=30, what=web_server)
     except AssertionError:
         proc.stop()
         raise AssertionError(proc.output()) from None
     return server
+
+
+def start_daphne(log_dir: Path, **env: str) -> LiveServer:
+    """daphne on a free port (tests that are about one server only; the others use start_web_server)."""
+    return start_web_server(log_dir, "daphne", **env)

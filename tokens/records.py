@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+
+def positional_pickle(cls: type) -> type:
+    """Pickle instances as `cls(*field values)` instead of dataclasses' slots `__setstate__`.
+
+    A slotted dataclass unpickles through a generated Python `__setstate__` that walks
+    `dataclasses.fields()` per object; a snapshot holds ~30,000 objects, so decoding it took
+    ~3x longer that way (bench/bench_switch.py). Every field is an __init__ parameter, in order.
+    """
+    names = tuple(f.name for f in fields(cls))
+    if not all(f.init for f in fields(cls)):
+        raise TypeError(f"{cls.__name__}: positional_pickle needs every field in __init__")
+
+    def __reduce__(self):
+        return (cls, tuple([getattr(self, name) for name in names]))
+
+    cls.__reduce__ = __reduce__
+    return cls
+
 
 SOURCES: tuple[str, ...] = ("dexscreener", "jupiter", "geckoterminal")
 
@@ -19,6 +38,7 @@ USDT_MINT = "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB"
 REFERENCE_MINTS: frozenset[str] = frozenset({SOL_MINT, USDC_MINT, USDT_MINT})
 
 
+@positional_pickle
 @dataclass(slots=True)
 class WindowStats:
     """Activity over one window; every field is None when the source did not say."""
@@ -120,6 +140,7 @@ class SourceSnapshot:
         return self.fetched_at is not None and self.error is None
 
 
+@positional_pickle
 @dataclass(slots=True)
 class SourceStatus:
     ok: bool
@@ -127,6 +148,7 @@ class SourceStatus:
     error: str | None
 
 
+@positional_pickle
 @dataclass(slots=True)
 class PoolView:
     """A distinct pool of a merged token (de-duplicated across sources)."""
@@ -143,6 +165,7 @@ class PoolView:
     created_at: float | None = None
 
 
+@positional_pickle
 @dataclass(slots=True)
 class SourcePrice:
     """One source's own view of a token, for the detail's `by_source`."""
@@ -154,6 +177,7 @@ class SourcePrice:
     excluded: bool = False
 
 
+@positional_pickle
 @dataclass(slots=True)
 class Token:
     """One merged token: the record behind the public TOKEN object."""
@@ -180,6 +204,7 @@ class Token:
     by_source: dict[str, SourcePrice] = field(default_factory=dict)
 
 
+@positional_pickle
 @dataclass(slots=True)
 class Snapshot:
     """One merged, immutable state of the universe; `id` increases with every merge."""

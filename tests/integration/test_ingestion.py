@@ -161,3 +161,37 @@ def test_failing_source_stays_in_service_and_recovers(replay, mode):
     recovered = snapshots.current_snapshot()
     assert recovered.sources["geckoterminal"].ok is True
     assert recovered.sources["geckoterminal"].fetched_at > status.fetched_at
+
+
+def _published_ids() -> int:
+    """How many snapshot ids have been handed out so far (one per merge that published)."""
+    value = redis_clients.raw_redis().get(redis_clients.raw_key(snapshots.KEY_SNAPSHOT_SEQ))
+    return int(value or 0)
+
+
+def test_one_refresh_cycle_publishes_one_snapshot(replay, workers, worker_env):
+    """Beat starts the three refreshes together: the last to finish merges for all of them.
+
+    Every published snapshot is a switch for every web process (read, decode, new orders, response
+    caches emptied) and a fan-out to every subscriber; three per cycle tripled that for one cycle's data.
+    """
+    run_refreshes(*SOURCES)  # a current snapshot exists: the next cycle may wait for its slowest source
+    workers("w1", worker_env, concurrency=3)
+    replay.fault("dexscreener", "slow", delay=0.3)  # the slowest source finishes last, as it does live
+    from tokens.tasks import refresh_source
+
+    before, since = _published_ids(), time.time()
+    for source in SOURCES:
+        refresh_source.delay(source)
+
+    def merged_all() -> bool:
+        snap = snapshots.current_snapshot()
+        return snap is not None and all((s.fetched_at or 0) > since for s in snap.sources.values())
+
+    deadline = time.time() + 60
+    while not merged_all():
+        assert time.time() < deadline, "the cycle's three sources never reached one snapshot"
+        time.sleep(0.2)
+    wait_idle(replay, since, quiet=2)
+    time.sleep(1)  # any merge still running after the last upstream call has published by now
+    assert _published_ids() - before == 1

@@ -81,8 +81,12 @@ class Stack:
         return int(value) if value is not None else None
 
     def load(self, key: str) -> Any:
+        """What is stored under `key`, unpickled; a stored snapshot decoded back to its Snapshot."""
+        from tokens.store.snapshots import StoredSnapshot, decode
+
         raw = self.redis().get(PREFIX + key)
-        return None if raw is None else pickle.loads(raw)
+        value = None if raw is None else pickle.loads(raw)
+        return decode(value, pause=lambda: None) if isinstance(value, StoredSnapshot) else value
 
     def current_snapshot(self) -> Any:
         current = self.current_id()

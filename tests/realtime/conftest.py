@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from realtime import eventlog
 from realtime.events import Thresholds
 from realtime.publish import publish_changes
 from realtime.relay import close_relay
+from tests.processes import web_server_argv
 from tokens.infra import redis_clients
 from tokens.records import Snapshot
 from tokens.store import snapshots
@@ -113,19 +114,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def daphne_server(tmp_path_factory):
-    """A real daphne process serving config.asgi on a free port (test settings, same Redis DB)."""
+def daphne_server(web_server, tmp_path_factory):
+    """A real web process (under each WEB_SERVER; the name predates uvicorn) serving config.asgi on a
+    free port (test settings, same Redis DB)."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("daphne") / "stderr.log"
+    log_path = tmp_path_factory.mktemp(web_server) / "stderr.log"
     errors = log_path.open("w+b")
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", PYTHONPATH=str(ROOT))
-    daphne = Path(sys.executable).with_name("daphne")
+    argv, server_env = web_server_argv(web_server, port)
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", PYTHONPATH=str(ROOT), **server_env)
     proc = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        argv,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=errors,
+        start_new_session=True,  # config.serve's child goes with it
     )
     deadline = time.monotonic() + 30
     while True:
@@ -134,16 +137,16 @@ def daphne_server(tmp_path_factory):
                 break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 errors.seek(0)
-                raise RuntimeError(f"daphne did not start: {errors.read().decode()[-2000:]}") from None
+                raise RuntimeError(f"{web_server} did not start: {errors.read().decode()[-2000:]}") from None
             time.sleep(0.1)
     yield LiveServer(
         url=f"ws://127.0.0.1:{port}", origin=f"http://127.0.0.1:{port}", proc=proc, log_path=log_path
     )
-    proc.terminate()
+    os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
     errors.close()

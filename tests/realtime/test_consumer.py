@@ -69,7 +69,8 @@ async def test_subscribe_all_gets_snapshot_then_update_and_price_change(ws, comm
     ]
     update, alert = batch["events"]
     assert update["changes"]["price_usd"] == [1.0, 1.10]
-    assert alert["change_pct"] == pytest.approx(10.0) and alert["token"]["price_usd"] == 1.10
+    assert alert["change_pct"] == pytest.approx(10.0) and alert["price_usd"] == 1.10
+    assert "token" not in alert  # docs/api.md §4: the `all` subscriber holds the token already
 
 
 async def test_three_percent_move_is_an_update_without_alert(ws, commit):
@@ -295,7 +296,8 @@ async def test_disconnect_leaves_every_group(ws, commit):
     assert all(g in relay.members for g in groups)
     await client.disconnect(timeout=0.3)
     await asyncio.sleep(0.2)  # the last member out leaves the layer's group in the background
-    assert set(relay.members) == {f"token.{A}"}  # still wanted by the other connection
+    # still wanted by the other connection (and the end marker of refreshes, for its frame)
+    assert set(relay.members) == {f"token.{A}", "tokens.refreshed"}
     layer = get_channel_layer()
     redis = redis_clients.pooled_async_client()
     assert await redis.zrange(layer._group_key(f"token.{A}"), 0, -1) == [relay.channel.encode()]
@@ -316,3 +318,85 @@ async def test_redis_down_gives_an_error_frame_not_a_crash(ws, monkeypatch):
     assert (await client.receive_json_from(timeout=5))["code"] == "unavailable"
     await client.send_json_to({"action": "ping"})
     assert await client.receive_json_from(timeout=5) == {"type": "pong"}
+
+
+def figures(value):
+    """Every float anywhere in a decoded frame."""
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from figures(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from figures(v)
+
+
+async def test_all_batches_leave_the_alerts_token_out_the_others_get_it_with_ten_digits(ws, commit):
+    from tests.realtime.test_wire import significant_digits
+
+    first = event_snapshot([event_token(A, price=1.2345678901234567), event_token(B, price=2.0)])
+    await commit(None, first)
+    everything, alerts_only, one_token = await ws(), await ws(), await ws()
+    await everything.send_json_to({"action": "subscribe", "all": True})
+    await alerts_only.send_json_to({"action": "subscribe", "alerts": True})
+    await one_token.send_json_to({"action": "subscribe", "tokens": [A]})
+    snapshots = [await c.receive_json_from(timeout=5) for c in (everything, alerts_only, one_token)]
+    await commit(first, event_snapshot([moved(first.tokens[A], price=1.3581234567890123), first.tokens[B]]))
+    received = {
+        name: events_of(await frames(c))
+        for name, c in [("all", everything), ("alerts", alerts_only), ("token", one_token)]
+    }
+    alert_of = {
+        name: next(e for e in events if e["type"] == "token.price_change")
+        for name, events in received.items()
+    }
+    assert "token" not in alert_of["all"]
+    assert alert_of["alerts"]["token"]["price_usd"] == alert_of["token"]["token"]["price_usd"] == 1.358123457
+    assert {k: v for k, v in alert_of["alerts"].items() if k != "token"} == alert_of["all"]
+    update = next(e for e in received["all"] if e["type"] == "token.update")
+    assert update["changes"]["price_usd"] == [1.23456789, 1.358123457]
+    shown = list(figures(snapshots)) + [f for events in received.values() for f in figures(events)]
+    assert shown and all(significant_digits(f) <= 10 for f in shown)
+
+
+async def test_resume_on_all_replays_alerts_without_their_token(ws, commit):
+    first = await seeded(commit)
+    client = await ws()
+    await client.send_json_to({"action": "subscribe", "all": True})
+    await client.receive_json_from(timeout=5)
+    await commit(first, moved_snapshot(first, a=1.10))
+    await frames(client)
+    await client.send_json_to({"action": "resume", "since": 3})
+    events = events_of(await frames(client))
+    assert [e["type"] for e in events] == ["token.update", "token.price_change"]
+    assert "token" not in events[1]
+    other = await ws()
+    await other.send_json_to({"action": "subscribe", "alerts": True})
+    await other.receive_json_from(timeout=5)
+    await other.send_json_to({"action": "resume", "since": 3})
+    (replayed,) = events_of(await frames(other))
+    assert replayed["type"] == "token.price_change" and replayed["token"]["token_address"] == A
+
+
+async def test_a_subscribe_between_the_pointer_flip_and_the_events_waits_for_the_snapshots_seq(ws, commit):
+    """The merge makes a snapshot current a moment before it logs that snapshot's events: the
+    `snapshot` frame must carry the seq of those events, and none of them may follow it."""
+    from realtime.events import Thresholds
+    from realtime.publish import publish_changes
+    from tokens.store import snapshots
+
+    first = await seeded(commit)
+    second = moved_snapshot(first, a=1.10)
+    await asyncio.to_thread(snapshots.publish_snapshot, second)  # flipped; its events not logged yet
+    client = await ws()
+    await client.send_json_to({"action": "subscribe", "all": True})
+    await asyncio.sleep(0.3)
+    assert await client.receive_nothing(timeout=0.1)  # waiting for the snapshot's mark
+    await asyncio.to_thread(publish_changes, first, second, Thresholds())  # seqs 4, 5
+    snap = await client.receive_json_from(timeout=5)
+    assert snap["type"] == "snapshot" and snap["seq"] == 5
+    assert next(t for t in snap["tokens"] if t["token_address"] == A)["price_usd"] == 1.10
+    assert events_of(await frames(client)) == []
+    await commit(second, moved_snapshot(second, a=1.2))
+    assert [e["seq"] for e in events_of(await frames(client))] == [6, 7]

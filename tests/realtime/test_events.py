@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from realtime.events import AlertState, Thresholds, changed_fields, diff_snapshots, volume_spike_pct
+from realtime.wire import round_figure
 from tests.factories import event_snapshot, event_token, mint, moved
 
 pytestmark = pytest.mark.pure
@@ -181,7 +182,7 @@ def test_price_alerts_follow_the_reference_model(path, threshold):
         alerts = [e for e in events if e["type"] == "token.price_change"]
         moved_pct = abs(price - reference) / reference * 100
         if moved_pct >= threshold + 1e-6:
-            assert len(alerts) == 1 and alerts[0]["reference_price_usd"] == reference
+            assert len(alerts) == 1 and alerts[0]["reference_price_usd"] == round_figure(reference)
             reference = price
         elif moved_pct < threshold - 1e-6:
             assert alerts == []

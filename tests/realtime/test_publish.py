@@ -73,7 +73,11 @@ def test_the_stream_holds_every_event_with_its_text():
     entries = log_entries()
     assert [int(i.split(b"-")[0]) for i, _ in entries] == list(range(1, 8))
     for (_, fields), event in zip(entries, [e for b in batches for e in b], strict=True):
-        assert orjson.loads(fields[b"e"]) == event
+        if event["type"] == "token.price_change":  # the text of `all` batches, and the TOKEN apart
+            assert orjson.loads(fields[b"e"]) == {k: v for k, v in event.items() if k != "token"}
+            assert orjson.loads(fields[b"k"]) == event["token"]
+        else:
+            assert orjson.loads(fields[b"e"]) == event and b"k" not in fields
         assert fields[b"m"].decode() == event["token_address"]
         assert fields[b"a"] == (b"1" if event["type"] == "token.price_change" else b"0")
 
@@ -87,9 +91,16 @@ def test_event_text_puts_type_and_seq_first():
 
 def test_one_group_send_per_group_per_refresh(group_sends):
     publish_all(refreshes()[:2])
-    # refresh 1: all + 3 tokens; refresh 2: all + alerts + A + B
+    # refresh 1: all + 3 tokens; refresh 2: all + alerts + A + B; each: its end marker
     assert group_sends == Counter(
-        {"tokens.all": 2, f"token.{A}": 2, f"token.{B}": 2, f"token.{C}": 1, "tokens.alerts": 1}
+        {
+            "tokens.all": 2,
+            f"token.{A}": 2,
+            f"token.{B}": 2,
+            f"token.{C}": 1,
+            "tokens.alerts": 1,
+            "tokens.refreshed": 2,
+        }
     )
 
 

@@ -47,6 +47,18 @@ SNAPSHOT_ID = Gauge(
 SNAPSHOT_TOKENS = Gauge(
     "mds_snapshot_tokens", "Tokens in the newest snapshot published.", multiprocess_mode="mostrecent"
 )
+SNAPSHOT_SWITCHES = Counter(
+    "mds_snapshot_switches_total",
+    "Times a process moved its memo to a newer snapshot read from Redis (tokens/store/snapshots.py), "
+    "by role: web (processes that follow the current snapshot) or other (workers).",
+    ["role"],
+)
+SNAPSHOT_LOAD_SECONDS = Histogram(
+    "mds_snapshot_load_seconds",
+    "Time to read and decode one snapshot from Redis in the process that switches to it, by role.",
+    ["role"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
 
 # --- HTTP (tokens/asgi/http_metrics.py) and the response cache (tokens/asgi/cache.py) ----------
 

@@ -1,7 +1,8 @@
 """Merged snapshots in Redis: written whole, then the current pointer flipped; memoised per process.
 
 Owns these key families (all under django-redis's KEY_PREFIX):
-  snapshot:<id>        Snapshot, kept SNAPSHOT_KEEP_SECONDS so readers mid-flight still find it
+  snapshot:<id>        StoredSnapshot (the header and the tokens in pickled chunks), kept
+                       SNAPSHOT_KEEP_SECONDS so readers mid-flight still find it
   snapshot:current     id of the newest complete snapshot (flipped after the snapshot is written)
   snapshot:seq         INCR counter for snapshot ids
 """
@@ -9,12 +10,17 @@ Owns these key families (all under django-redis's KEY_PREFIX):
 from __future__ import annotations
 
 import logging
+import pickle
+import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from tokens.infra import metrics
 from tokens.infra.redis_clients import raw_key, raw_redis
 from tokens.records import Snapshot
 
@@ -28,6 +34,47 @@ SNAPSHOT_KEEP_SECONDS = 60
 KEY_SNAPSHOT = "snapshot:{id}"
 KEY_CURRENT = "snapshot:current"
 KEY_SNAPSHOT_SEQ = "snapshot:seq"
+
+
+# A web process decodes each new snapshot in its follower thread (follow_current), which holds the
+# GIL while it decodes: the event loop waits meanwhile. Tokens are stored in chunks, and the decoder
+# gives the GIL back after each one, so the loop waits at most one chunk's decode at a time (~0.1 ms
+# for 50 tokens, bench/bench_switch.py) instead of the whole snapshot's (~20 ms for 500 tokens as
+# one pickle, with dataclasses' __setstate__).
+CHUNK_TOKENS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSnapshot:
+    """A snapshot as stored in Redis: everything but the tokens, and the tokens as pickled chunks."""
+
+    header: Snapshot  # tokens={}
+    chunks: tuple[bytes, ...]
+
+
+def encode(snapshot: Snapshot, chunk_tokens: int = CHUNK_TOKENS) -> StoredSnapshot:
+    tokens = list(snapshot.tokens.values())
+    chunks = tuple(
+        pickle.dumps(tokens[start : start + chunk_tokens], protocol=pickle.HIGHEST_PROTOCOL)
+        for start in range(0, len(tokens), chunk_tokens)
+    )
+    return StoredSnapshot(header=replace(snapshot, tokens={}), chunks=chunks)
+
+
+def _yield_gil() -> None:
+    # Off the GIL long enough that a thread waiting for it (the event loop) takes it: sleep(0) gives
+    # it back for so short a time that this thread usually takes it again first.
+    time.sleep(0.0005)
+
+
+def decode(stored: StoredSnapshot, pause: Callable[[], None] = _yield_gil) -> Snapshot:
+    """The Snapshot back, chunk by chunk, calling `pause` after each chunk."""
+    tokens = {}
+    for chunk in stored.chunks:
+        for token in pickle.loads(chunk):
+            tokens[token.token_address] = token
+        pause()
+    return replace(stored.header, tokens=tokens)
 
 
 # --- merged snapshots --------------------------------------------------------------------------
@@ -53,7 +100,7 @@ def publish_snapshot(snapshot: Snapshot) -> None:
     SNAPSHOT_KEEP_SECONDS more for readers that read the old pointer a moment ago.
     """
     previous = cache.get(KEY_CURRENT)
-    cache.set(KEY_SNAPSHOT.format(id=snapshot.id), snapshot, timeout=None)
+    cache.set(KEY_SNAPSHOT.format(id=snapshot.id), encode(snapshot), timeout=None)
     cache.set(KEY_CURRENT, snapshot.id, timeout=None)
     if previous is not None and int(previous) != snapshot.id:
         cache.expire(KEY_SNAPSHOT.format(id=previous), SNAPSHOT_KEEP_SECONDS)
@@ -66,8 +113,10 @@ def current_snapshot_id() -> int | None:
 
 
 def load_snapshot(snapshot_id: int) -> Snapshot | None:
-    snap = cache.get(KEY_SNAPSHOT.format(id=snapshot_id))
-    return snap if isinstance(snap, Snapshot) else None
+    stored = cache.get(KEY_SNAPSHOT.format(id=snapshot_id))
+    if isinstance(stored, StoredSnapshot):
+        return decode(stored)
+    return stored if isinstance(stored, Snapshot) else None  # written whole, before StoredSnapshot
 
 
 class _SnapshotMemo:
@@ -77,10 +126,14 @@ class _SnapshotMemo:
         self._lock = threading.Lock()
         self.snapshot: Snapshot | None = None
 
-    def put(self, snapshot: Snapshot) -> None:
+    def put(self, snapshot: Snapshot) -> bool:
+        """Hold `snapshot` unless a newer one is held; True when the memo moved to another id."""
         with self._lock:
             if self.snapshot is None or snapshot.id >= self.snapshot.id:
+                moved = self.snapshot is None or self.snapshot.id != snapshot.id
                 self.snapshot = snapshot
+                return moved
+            return False
 
 
 _memo = _SnapshotMemo()
@@ -101,13 +154,17 @@ def current_snapshot() -> Snapshot | None:
     memo = _memo.snapshot
     if memo is not None and memo.id == current_id:
         return memo
+    started = time.perf_counter()
     try:
         snap = load_snapshot(current_id)
     except RedisError:
         return memo
     if snap is None:
         return memo
-    _memo.put(snap)
+    if _memo.put(snap):
+        role = "web" if _follower is not None else "other"
+        metrics.SNAPSHOT_SWITCHES.labels(role).inc()
+        metrics.SNAPSHOT_LOAD_SECONDS.labels(role).observe(time.perf_counter() - started)
     return snap
 
 
@@ -131,12 +188,46 @@ def follow_current(interval: float = FOLLOW_SECONDS) -> None:
 
 
 def _follow(interval: float) -> None:
+    retired: list[Snapshot] = []
     while True:
+        before = _memo.snapshot
         try:
             current_snapshot()  # RedisError is handled inside: the memo stays as it was
         except Exception:  # an unreadable snapshot must not end the follower
             log.exception("snapshot follower: loading the current snapshot failed")
+        if before is not None and _memo.snapshot is not before:
+            retired.append(before)
+        del before
+        retired = release_unused(retired)
         time.sleep(interval)
+
+
+RETIRED_MAX = 8
+
+
+def release_unused(retired: list[Snapshot], pause: Callable[[], None] = _yield_gil) -> list[Snapshot]:
+    """Free the replaced snapshots nothing else holds any more, CHUNK_TOKENS tokens at a time.
+
+    Freeing a 500-token snapshot at once (~30,000 objects) holds the GIL ~1-2 ms; emptying its
+    tokens in chunks with a pause between them lets the event loop in. A snapshot still held
+    elsewhere (a request building a page from it, the page index until its next use) waits for a
+    later round; past RETIRED_MAX the oldest is let go as it is.
+    """
+    kept = []
+    while retired:
+        snapshot = retired.pop()
+        # Held by nothing but this frame (`snapshot`) and getrefcount's argument: ours to empty.
+        if sys.getrefcount(snapshot) <= 2:
+            tokens = snapshot.tokens
+            while tokens:
+                for _ in range(min(CHUNK_TOKENS, len(tokens))):
+                    tokens.popitem()
+                pause()
+        else:
+            kept.append(snapshot)
+        del snapshot
+    kept.reverse()
+    return kept[-RETIRED_MAX:]
 
 
 def forget_memo() -> None:

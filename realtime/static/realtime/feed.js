@@ -24,21 +24,23 @@ export class AlertFeed {
     });
   }
 
-  /** Show one alert event (with its TOKEN) at the top. */
-  add(event) {
+  /** Show one alert event at the top; `token` is the TOKEN it is about (model.alertToken). */
+  add(event, token = null) {
     if (this.seen.has(event.seq)) return;
     this.seen.add(event.seq);
-    const token = event.token || {};
+    token = token || {};
     const item = el("li", "alert");
     item.dataset.mint = event.token_address;
     item.dataset.seq = String(event.seq);
     item.dataset.type = event.type;
     const button = el("button", "alert-open");
     button.type = "button";
-    // when the refresh that raised it merged (a resumed alert arrives later than it happened)
-    const at = token.updated_at ? new Date(token.updated_at) : new Date();
+    // when the refresh that raised it merged (a resumed alert arrives later than it happened);
+    // a held token's updated_at is older (updates leave it out), so then: now, as it arrives
+    const merged = event.token && event.token.updated_at;
+    const at = merged ? new Date(merged) : new Date();
     const time = el("time", "alert-time", clock(Number.isNaN(at.getTime()) ? new Date() : at));
-    if (token.updated_at) time.dateTime = token.updated_at;
+    if (merged) time.dateTime = merged;
     const ticker = el("span", "alert-ticker", token.token_ticker || fmt.shortAddress(event.token_address));
     const what = el("span", "alert-what");
     if (event.type === "token.price_change") {

@@ -66,6 +66,15 @@ export function isAlert(event) {
   return ALERT_TYPES.has(event && event.type);
 }
 
+/**
+ * The TOKEN an alert is about: its own `token` (alerts-only and per-token streams carry it) or,
+ * on the `all` stream, which leaves it out, the one the page holds from its snapshot and updates.
+ */
+export function alertToken(event, universe) {
+  if (event && event.token) return event.token;
+  return (universe && event && universe.get(event.token_address)) || null;
+}
+
 function finite(value) {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }

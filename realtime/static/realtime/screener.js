@@ -255,7 +255,8 @@ class Screener {
       else if (op.op === "insert") this._rowInserted(op.row, op.index);
       else this._rowRemoved(op.mint);
     }
-    for (const alert of alerts) this.feed.add(alert);
+    // the `all` stream leaves an alert's TOKEN out: the page shows it from the token it holds
+    for (const alert of alerts) this.feed.add(alert, model.alertToken(alert, this.universe));
     if (windowTouched) this.scheduleRefresh();
     this.scheduleMeta();
   }

@@ -88,3 +88,13 @@ test("the query round-trips through the URL and bad values fall back to defaults
     protocol: "",
   });
 });
+
+test("an alert's TOKEN: its own, or on the all stream (which leaves it out) the one the page holds", () => {
+  const held = token("m1", { token_ticker: "HELD" });
+  const universe = new Map([["m1", held]]);
+  const own = token("m1", { token_ticker: "OWN" });
+  assert.equal(m.alertToken({ type: "token.price_change", token_address: "m1", token: own }, universe), own);
+  assert.equal(m.alertToken({ type: "token.price_change", token_address: "m1" }, universe), held);
+  assert.equal(m.alertToken({ type: "token.volume_spike", token_address: "m2" }, universe), null);
+  assert.equal(m.alertToken({ type: "token.volume_spike", token_address: "m1" }, null), null);
+});
