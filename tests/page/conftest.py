@@ -1,7 +1,7 @@
 """Fixtures for the screener page: the service as `make run` starts it, and Debian's chromium.
 
 One stack for the tests/page package, processes as in the Procfile (replay upstream with
---no-motion, a Celery worker, beat, and the web process `python -m config.serve`, i.e. daphne) on
+--no-motion, a Celery worker, beat, and the web process `python -m config.serve`, uvicorn by default) on
 the test Redis DB and a migrated temporary database; the web process can be stopped and restarted
 on the same port. Browser tests drive it through Playwright's sync API.
 """
@@ -84,7 +84,7 @@ class Stack:
         return f"http://127.0.0.1:{self.replay_port}"
 
     def start_web(self) -> None:
-        """The Procfile's web process: `python -m config.serve`, WEB_CONCURRENCY daphnes on one port."""
+        """The Procfile's web process: `python -m config.serve`, WEB_CONCURRENCY web servers on one port."""
         argv = [str(BIN / "python"), "-m", "config.serve"]
         env = {**self.env, "HOST": "127.0.0.1", "PORT": str(self.web_port), "WEB_CONCURRENCY": "2"}
         self.web = Proc(f"web-{self.web_port}-{int(time.time() * 1000)}", argv, env, self.log_dir)
