@@ -3,7 +3,8 @@
 Quirks kept from the recorded samples: ids are "solana_<address>", numbers are decimal strings (prices
 with the full float expansion), counts are ints, `included` holds de-duplicated token/dex records
 only when `include=` asks for them, pump.fun curve pools have null native/quote prices, and
-`market_cap_usd` is often null. tokens/multi's top_pools names only each token's first top pool.
+`market_cap_usd` is often null. tokens/multi's `total_reserve_in_usd` is the token's side of its pools'
+reserves (half of each pool), not their liquidity; its top_pools names only each token's first top pool.
 """
 
 from __future__ import annotations
@@ -216,7 +217,8 @@ def _token_resource(view: MarketView, mint: str, pool: PoolState) -> dict[str, A
         "normalized_total_supply": gt_short(supply),
         "price_usd": gt_short(price, 13),
         "fdv_usd": gt_short(price * supply),
-        "total_reserve_in_usd": gt_decimal(sum(p.liquidity_usd * view.noise(GT, p.spec.address + ":liquidity") for p in gt_pools)),
+        # One side's reserve (this token's half of each pool), as the real API means it: not liquidity.
+        "total_reserve_in_usd": gt_decimal(sum(0.5 * p.liquidity_usd * view.noise(GT, p.spec.address + ":liquidity") for p in gt_pools)),
         "volume_usd": {"h24": gt_short(sum(p.volume["h24"] * view.noise(GT, p.spec.address + ":volume") for p in gt_pools))},
         "market_cap_usd": pool_resource(view, pool)["attributes"]["market_cap_usd"],
     }  # fmt: skip
