@@ -188,6 +188,12 @@ DEXSCREENER_SEARCH_QUERIES = env.list("DEXSCREENER_SEARCH_QUERIES", default=["SO
 GECKOTERMINAL_DISCOVERY_PAGES = env.int("GECKOTERMINAL_DISCOVERY_PAGES", default=2)
 # Share of each GeckoTerminal refresh's calls kept for the slow daily-OHLCV sweep (7d figures).
 OHLCV_SHARE = env.float("OHLCV_SHARE", default=0.2)
+# GeckoTerminal answers the same request from its cache for about this long: not repeated sooner (0: off).
+GECKOTERMINAL_CACHE_SECONDS = env.float("GECKOTERMINAL_CACHE_SECONDS", default=60.0)
+if GECKOTERMINAL_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"GECKOTERMINAL_CACHE_SECONDS must be 0 or more (seconds), not {GECKOTERMINAL_CACHE_SECONDS}."
+    )
 
 REFRESH_SECONDS = env.float("REFRESH_SECONDS", default=10.0)
 DISCOVERY_SECONDS = env.float("DISCOVERY_SECONDS", default=60.0)

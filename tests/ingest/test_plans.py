@@ -55,6 +55,7 @@ def test_dexscreener_batches_of_thirty_then_token_pairs_with_what_is_left(replay
 def test_a_sweep_longer_than_the_allowance_resumes_where_it_stopped(replay, settings):
     mints = _track(replay, 60)
     settings.GECKOTERMINAL_RPM = 6  # one call per refresh, all of it on tokens/multi
+    settings.GECKOTERMINAL_CACHE_SECONDS = 0  # the rotation alone (the cache window would skip the repeat)
     seen = []
     for _ in range(3):
         since = time.time()
@@ -89,3 +90,41 @@ def test_a_paused_source_stops_the_sweep_and_keeps_its_cursor(replay, settings):
     refresh.refresh_source("geckoterminal")
     first = [_mints_of(r) for r in _calls(replay, since, "geckoterminal", "/tokens/multi/")]
     assert first[0] == mints[: GECKOTERMINAL.batch_size]
+
+
+# --- GeckoTerminal: cache window and API version (issue 12, item 5) --------------------------
+
+
+def _gecko_requests(replay, since: float) -> list[dict]:
+    return replay.requests_since(since, "geckoterminal")
+
+
+def test_geckoterminal_pins_the_api_version_in_accept(replay):
+    _track(replay, 60)
+    since = time.time()
+    refresh.refresh_source("geckoterminal")
+    rows = _gecko_requests(replay, since)
+    assert rows
+    assert {r["accept"] for r in rows} == {"application/json;version=20230302"}
+
+
+def test_geckoterminal_never_repeats_a_request_within_its_cache_window(replay, settings):
+    _track(replay, 60)  # two tokens/multi batches
+    settings.GECKOTERMINAL_RPM = 60  # ten calls per 10 s refresh: more than the two batches need
+    settings.GECKOTERMINAL_CACHE_SECONDS = 60
+    since = time.time()
+    for _ in range(4):
+        refresh.refresh_source("geckoterminal")
+    rows = _gecko_requests(replay, since)
+    last_seen: dict[tuple[str, str], float] = {}
+    repeats = []
+    for row in rows:
+        key = (row["path"], row["query"])
+        if key in last_seen and row["t"] - last_seen[key] < 60:
+            repeats.append(key)
+        last_seen[key] = row["t"]
+    assert not repeats, f"{len(repeats)} GeckoTerminal requests repeated inside 60 s, e.g. {repeats[:2]}"
+    multi = [r for r in rows if "/tokens/multi/" in r["path"]]
+    assert len(multi) == 2  # each batch once: the rest of the budget went elsewhere
+    ohlcv = [r for r in rows if "/ohlcv/" in r["path"]]
+    assert len(ohlcv) > 8, "the calls the cache rule saves are spent on OHLCV reach"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 
@@ -174,24 +175,36 @@ def _gecko_discovery(run: SourceRun) -> int:
     return len(pages) * len(GECKO_LISTS)
 
 
+def _multi_request(batch: list[str]) -> tuple[str, dict[str, Any]]:
+    return GECKOTERMINAL.path("tokens_multi", mints=",".join(batch)), {"include": "top_pools"}
+
+
+def _ohlcv_request(batch: list[str]) -> tuple[str, dict[str, Any]]:
+    return GECKOTERMINAL.path("ohlcv_day", pool=batch[0]), {"limit": 8}
+
+
 def refresh_geckoterminal(run: SourceRun) -> None:
+    """tokens/multi over the universe, then daily OHLCV; no request repeated within the cache window,
+    so calls a fresh answer would not need go to the next purpose."""
     allowance = calls_per_refresh(GECKOTERMINAL.budget().per_minute, settings.REFRESH_SECONDS)
     if run.discovery_due():
         allowance -= _gecko_discovery(run)
     ohlcv_calls = int(allowance * settings.OHLCV_SHARE) if allowance >= 3 else 0
-    for batch in run.sweep("multi", run.universe, GECKOTERMINAL.batch_size, max(allowance - ohlcv_calls, 1)):
-        payload = run.call(
-            GECKOTERMINAL.path("tokens_multi", mints=",".join(batch)), {"include": "top_pools"}
-        )
-        parsed = run.parse(geckoterminal.parse_tokens_multi, payload, run.started)
+    multi_calls = max(allowance - ohlcv_calls, 1)
+    used = 0
+    for _, path, params in run.fresh_sweep(
+        "multi", run.universe, GECKOTERMINAL.batch_size, multi_calls, _multi_request
+    ):
+        used += 1
+        parsed = run.parse(geckoterminal.parse_tokens_multi, run.call(path, params), run.started)
         if parsed:
             for quote in parsed[0]:
                 run.snapshot.tokens[quote.mint] = quote
             _store_pools(run, parsed[1])
+    ohlcv_calls += max(multi_calls - used, 0)
     top_pools = [q.top_pool for m in run.universe if (q := run.snapshot.tokens.get(m)) and q.top_pool]
-    for (pool,) in run.sweep("ohlcv", top_pools, 1, ohlcv_calls):
-        payload = run.call(GECKOTERMINAL.path("ohlcv_day", pool=pool), {"limit": 8})
-        candles = run.parse(geckoterminal.parse_ohlcv, payload)
+    for (pool,), path, params in run.fresh_sweep("ohlcv", top_pools, 1, ohlcv_calls, _ohlcv_request):
+        candles = run.parse(geckoterminal.parse_ohlcv, run.call(path, params))
         if candles is not None:
             run.snapshot.candles[pool] = candles
 

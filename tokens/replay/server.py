@@ -54,7 +54,9 @@ class ReplayHandler(BaseHTTPRequestHandler):
         elif prefix == "_control":
             response = control(self.server.app, method, parts.path, parts.query, body)
         elif prefix in SOURCES and method == "GET":
-            response = self.server.app.upstream(prefix, "/" + rest, parts.query, started)
+            response = self.server.app.upstream(
+                prefix, "/" + rest, parts.query, started, accept=self.headers.get("Accept")
+            )
         elif prefix in SOURCES:
             response = Response.json(405, {"error": "upstream endpoints answer GET only"})
         else:
