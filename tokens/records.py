@@ -111,6 +111,8 @@ class SourceSnapshot:
     pools: dict[str, PoolQuote] = field(default_factory=dict)  # pool address -> quote
     tokens: dict[str, TokenQuote] = field(default_factory=dict)  # mint -> quote
     candles: dict[str, list[Candle]] = field(default_factory=dict)  # pool address -> daily, newest first
+    # pool address -> daily candles of the pool's quote-side token (OHLCV asked with token=<quote mint>)
+    quote_candles: dict[str, list[Candle]] = field(default_factory=dict)
     fetched_at: float | None = None  # last successful fetch
     last_attempt_at: float | None = None
     error: str | None = None  # last error, cleared by the next success

@@ -128,3 +128,19 @@ def test_geckoterminal_never_repeats_a_request_within_its_cache_window(replay, s
     assert len(multi) == 2  # each batch once: the rest of the budget went elsewhere
     ohlcv = [r for r in rows if "/ohlcv/" in r["path"]]
     assert len(ohlcv) > 8, "the calls the cache rule saves are spent on OHLCV reach"
+
+
+def test_geckoterminal_ohlcv_calls_name_the_token_whose_candles_are_wanted(replay, settings):
+    mints = _track(replay, 60)
+    settings.GECKOTERMINAL_RPM = 60
+    since = time.time()
+    refresh.refresh_source("geckoterminal")
+    snap = ingested.load_source("geckoterminal")
+    top_pool_of = {m: q.top_pool for m, q in snap.tokens.items() if q.top_pool}
+    rows = [r for r in replay.requests_since(since, "geckoterminal") if "/ohlcv/day" in r["path"]]
+    assert rows
+    for row in rows:
+        params = dict(part.split("=", 1) for part in row["query"].split("&"))
+        assert params["limit"] == "8"
+        assert params.get("token") in mints, f"no token= on {row['path']}?{row['query']}"
+        assert row["path"] == f"/networks/solana/pools/{top_pool_of[params['token']]}/ohlcv/day"

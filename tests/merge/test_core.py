@@ -765,3 +765,31 @@ def test_gecko_one_sided_reserve_does_not_weigh_its_price_in_the_vote() -> None:
     assert t.price_usd == pytest.approx(1.0)
     assert t.by_source["geckoterminal"].excluded
     assert t.liquidity_usd == pytest.approx(50_000.0)
+
+
+def test_7d_change_of_a_quote_side_token_comes_from_its_own_candles() -> None:
+    """OHLCV fetched with token=<mint> for a pool where the token is the quote side (issue 12, item 4)."""
+    own = daily(
+        [
+            (2.0, 10.0),
+            (1.9, 10.0),
+            (1.8, 10.0),
+            (1.7, 10.0),
+            (1.6, 10.0),
+            (1.5, 10.0),
+            (1.4, 10.0),
+            (1.0, 1.0),
+        ]
+    )
+    other = daily([(5.0, 10.0)] * 8)  # the base token's candles: flat
+    quote_side = pool(
+        "geckoterminal", P1, base=OTHER, quote=TOKEN, price_usd=5.0, quote_price_usd=2.0, liquidity_usd=1e4
+    )
+    gt = snap("geckoterminal", quote_side, candles={P1: other})
+    gt.quote_candles = {P1: own}
+    result = merge(gt, universe=(TOKEN, OTHER))
+    assert result.tokens[TOKEN].windows["d7"].price_change_pct == pytest.approx(100.0)
+    assert result.tokens[OTHER].windows["d7"].price_change_pct == pytest.approx(0.0)
+    # Without its own candles the quote-side token has no 7d change (never the base token's).
+    gt.quote_candles = {}
+    assert merge(gt, universe=(TOKEN, OTHER)).tokens[TOKEN].windows["d7"].price_change_pct is None

@@ -12,7 +12,7 @@ from tokens.ingest.parsers import dexscreener, geckoterminal, jupiter
 from tokens.ingest.run import SourceRun, update_universe
 from tokens.ingest.sources import DEXSCREENER, GECKOTERMINAL, JUPITER
 from tokens.ingest.universe import calls_per_refresh
-from tokens.records import SOL_MINT, DiscoveryItem, PoolQuote, TokenQuote
+from tokens.records import SOL_MINT, Candle, DiscoveryItem, PoolQuote, TokenQuote
 from tokens.store import ingested
 
 
@@ -179,8 +179,26 @@ def _multi_request(batch: list[str]) -> tuple[str, dict[str, Any]]:
     return GECKOTERMINAL.path("tokens_multi", mints=",".join(batch)), {"include": "top_pools"}
 
 
-def _ohlcv_request(batch: list[str]) -> tuple[str, dict[str, Any]]:
-    return GECKOTERMINAL.path("ohlcv_day", pool=batch[0]), {"limit": 8}
+def _ohlcv_requests(
+    run: SourceRun,
+) -> tuple[dict[str, str], Callable[[list[str]], tuple[str, dict[str, Any]]]]:
+    """Each tracked mint's top pool, and the daily-OHLCV request of that pool, asked with token=<mint>
+    so the candles follow the token's own side of the pool."""
+    top_pool = {m: q.top_pool for m in run.universe if (q := run.snapshot.tokens.get(m)) and q.top_pool}
+
+    def request(batch: list[str]) -> tuple[str, dict[str, Any]]:
+        mint = batch[0]
+        return GECKOTERMINAL.path("ohlcv_day", pool=top_pool[mint]), {"limit": 8, "token": mint}
+
+    return top_pool, request
+
+
+def _store_candles(run: SourceRun, pool_address: str, mint: str, candles: list[Candle]) -> None:
+    pool = run.snapshot.pools.get(pool_address)
+    if pool is not None and pool.quote_mint == mint and pool.base_mint != mint:
+        run.snapshot.quote_candles[pool_address] = candles
+    else:
+        run.snapshot.candles[pool_address] = candles
 
 
 def refresh_geckoterminal(run: SourceRun) -> None:
@@ -202,11 +220,11 @@ def refresh_geckoterminal(run: SourceRun) -> None:
                 run.snapshot.tokens[quote.mint] = quote
             _store_pools(run, parsed[1])
     ohlcv_calls += max(multi_calls - used, 0)
-    top_pools = [q.top_pool for m in run.universe if (q := run.snapshot.tokens.get(m)) and q.top_pool]
-    for (pool,), path, params in run.fresh_sweep("ohlcv", top_pools, 1, ohlcv_calls, _ohlcv_request):
+    top_pool, ohlcv_request = _ohlcv_requests(run)
+    for (mint,), path, params in run.fresh_sweep("ohlcv", list(top_pool), 1, ohlcv_calls, ohlcv_request):
         candles = run.parse(geckoterminal.parse_ohlcv, run.call(path, params))
         if candles is not None:
-            run.snapshot.candles[pool] = candles
+            _store_candles(run, top_pool[mint], mint, candles)
 
 
 PLANS: dict[str, Callable[[SourceRun], None]] = {

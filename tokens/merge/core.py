@@ -102,9 +102,12 @@ def merge_universe(
 ) -> dict[str, Token]:
     """Tokens in universe order; each distinct pool is merged once, when a token first needs it."""
     candles: dict[str, list[Candle]] = {}
+    quote_candles: dict[str, list[Candle]] = {}
     for snap in snaps:
         for address, rows in snap.candles.items():
             candles.setdefault(address, rows)
+        for address, rows in snap.quote_candles.items():
+            quote_candles.setdefault(address, rows)
     merged: dict[str, MergedPool] = {}
     tokens: dict[str, Token] = {}
     for mint in universe:
@@ -114,7 +117,9 @@ def merge_universe(
         for address, is_base in pools_by_mint.get(mint, ()):
             pool = merged.get(address)
             if pool is None:
-                pool = merged[address] = merge_pool(address, quotes_by_pool[address], candles.get(address))
+                pool = merged[address] = merge_pool(
+                    address, quotes_by_pool[address], candles.get(address), quote_candles.get(address)
+                )
             entries.append((pool, is_base))
         token_quotes = {tq.source: tq for snap in snaps if (tq := snap.tokens.get(mint)) is not None}
         token = merge_token(mint, entries, token_quotes, sol, now, factor)

@@ -242,20 +242,43 @@ def _launchpad(token: TokenState) -> dict[str, Any]:
     }
 
 
-def ohlcv_day(view: MarketView, address: str, limit: int) -> dict[str, Any] | None:
-    """/pools/{pool}/ohlcv/day?limit=N: daily candles, newest first; None for an unknown pool."""
+QUIET_DAY_SHARE = 0.15  # share of a pool's past days (before yesterday) without trades: no candle
+
+
+def ohlcv_day(view: MarketView, address: str, limit: int, token: str | None = None) -> dict[str, Any] | None:
+    """/pools/{pool}/ohlcv/day?limit=N&token=…: daily candles, newest first; None for an unknown pool.
+
+    `token` picks the side whose price the candles follow: `base` (default) or the base mint, `quote` or
+    the quote mint. Days without trades are left out, as GeckoTerminal does. A token that is not in the
+    pool raises ValueError.
+    """
     pool = view.pools.get(address)
     if pool is None or GT not in pool.spec.sources:
         return None
     spec = pool.spec
+    if token in (None, "", "base", spec.mint):
+        side = "base"
+    elif token in ("quote", spec.quote_mint):
+        side = "quote"
+    else:
+        raise ValueError(f"token {token!r} is not in pool {address}")
     today = int(view.at // 86400 * 86400)
     days = min(limit, (today - int(spec.created_at // 86400 * 86400)) // 86400 + 1)
-    reference = pool.price_usd / (1 + pool.change["h24"] / 100)  # the price 24 hours ago
-    closes = [gt_price(view, pool), reference]
+    if side == "base":
+        reference = pool.price_usd / (1 + pool.change["h24"] / 100)  # the price 24 hours ago
+        closes = [gt_price(view, pool), reference]
+        swing = 0.7
+    else:
+        quote_now = pool.quote_price_usd * view.noise(GT, spec.address + ":quote")
+        closes = [quote_now, quote_now * (1 + 0.04 * (stable_unit(spec.quote_mint, "qday", 0) - 0.5))]
+        swing = 0.06
     for day in range(1, days):
-        closes.append(closes[-1] * math.exp(-0.7 * (stable_unit(spec.address, "day", day) - 0.5)))
+        walk = ("day", day) if side == "base" else ("quote-day", day)
+        closes.append(closes[-1] * math.exp(-swing * (stable_unit(spec.address, *walk) - 0.5)))
     rows = []
     for day in range(days):
+        if day >= 2 and stable_unit(spec.address, "quiet", day) < QUIET_DAY_SHARE:
+            continue  # no trades that day: GeckoTerminal sends no candle
         close = closes[day]
         open_ = closes[day + 1] if day + 1 < days else close * (1 - 0.3 * stable_unit(spec.address, "open"))
         wick = 0.1 * stable_unit(spec.address, "wick", day)
@@ -274,7 +297,13 @@ def ohlcv_day(view: MarketView, address: str, limit: int) -> dict[str, Any] | No
         )
     return {
         "data": {
-            "id": str(uuid.UUID(bytes=stable_bytes(spec.address, today, limit, length=16))),
+            "id": str(
+                uuid.UUID(
+                    bytes=stable_bytes(
+                        spec.address, today, limit, *(() if side == "base" else (side,)), length=16
+                    )
+                )
+            ),
             "type": "ohlcv_request_response",
             "attributes": {"ohlcv_list": rows},
         },

@@ -130,7 +130,10 @@ def _geckoterminal(path: str, query: Query, view: MarketView) -> Reply:
         limit = _int_param(query, "limit", 100, 1, 1000)
         if limit is None:
             return _gt_error(400, "limit must be an integer from 1 to 1000")
-        doc = geckoterminal.ohlcv_day(view, address, limit)
+        try:
+            doc = geckoterminal.ohlcv_day(view, address, limit, _param(query, "token"))
+        except ValueError:
+            return _gt_error(400, "token must be base, quote or one of the pool's token addresses")
         return Reply(200, doc) if doc else _gt_error(404, "Not Found")
     return _gt_error(404, "Not Found")
 
