@@ -25,8 +25,9 @@ class ReplayHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, address: tuple[str, int], app: ReplayApp) -> None:
+    def __init__(self, address: tuple[str, int], app: ReplayApp, handshake_seconds: float = 0.0) -> None:
         self.app = app
+        self.handshake_seconds = handshake_seconds
         super().__init__(address, ReplayHandler)
 
 
@@ -34,6 +35,12 @@ class ReplayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "replay-upstream/1"
     server: ReplayHTTPServer
+
+    def handle(self) -> None:
+        """Serve one connection; its first request is read only after the simulated TLS handshake."""
+        if self.server.handshake_seconds > 0:
+            time.sleep(self.server.handshake_seconds)
+        super().handle()
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -95,6 +102,10 @@ class ReplayHandler(BaseHTTPRequestHandler):
         """Silence the stdlib's per-request stderr line; _dispatch logs at debug level instead."""
 
 
-def make_server(host: str, port: int, app: ReplayApp) -> ReplayHTTPServer:
-    """A bound (not yet serving) replay server; port 0 picks a free port."""
-    return ReplayHTTPServer((host, port), app)
+def make_server(host: str, port: int, app: ReplayApp, handshake_seconds: float = 0.0) -> ReplayHTTPServer:
+    """A bound (not yet serving) replay server; port 0 picks a free port.
+
+    `handshake_seconds` delays the first request of every new connection, as a real upstream's TLS
+    handshake does: a request sent on a new connection arrives later than one on a kept-alive one.
+    """
+    return ReplayHTTPServer((host, port), app, handshake_seconds)
