@@ -54,15 +54,21 @@ def test_dexscreener_batches_of_thirty_then_token_pairs_with_what_is_left(replay
 
 def test_a_sweep_longer_than_the_allowance_resumes_where_it_stopped(replay, settings):
     mints = _track(replay, 60)
-    settings.GECKOTERMINAL_RPM = 6  # one call per refresh, all of it on tokens/multi
+    settings.GECKOTERMINAL_RPM = 60  # one call a second, at a one-second refresh: one batch a refresh
+    settings.REFRESH_SECONDS = 1
+    settings.OHLCV_SHARE = 0
     settings.GECKOTERMINAL_CACHE_SECONDS = 0  # the rotation alone (the cache window would skip the repeat)
     seen = []
-    for _ in range(3):
+    for _ in range(5):
+        started = time.time()
         since = time.time()
         refresh.refresh_source("geckoterminal")
         seen += [_mints_of(r) for r in _calls(replay, since, "geckoterminal", "/tokens/multi/")]
+        time.sleep(max(0.0, 1.0 - (time.time() - started)))
     size = GECKOTERMINAL.batch_size
-    assert seen == [mints[:size], mints[size : 2 * size], mints[:size]]
+    batches = [mints[:size], mints[size : 2 * size]]
+    assert len(seen) >= 4
+    assert seen == [batches[i % 2] for i in range(len(seen))]  # each refresh resumes the rotation
 
 
 def test_jupiter_prices_carry_sol_in_every_batch(replay, settings):
@@ -144,3 +150,29 @@ def test_geckoterminal_ohlcv_calls_name_the_token_whose_candles_are_wanted(repla
         assert params["limit"] == "8"
         assert params.get("token") in mints, f"no token= on {row['path']}?{row['query']}"
         assert row["path"] == f"/networks/solana/pools/{top_pool_of[params['token']]}/ohlcv/day"
+
+
+# --- per-purpose shares kept over time (issue 12, item 2) ------------------------------------
+
+
+def test_7d_figures_appear_within_minutes_at_a_three_second_refresh(replay, settings):
+    """GeckoTerminal at 30/min and REFRESH_SECONDS=3 is 1.5 calls a refresh: the OHLCV share must still
+    come round (it used to truncate to 0, so no token ever had a 7d change)."""
+    from tokens.pipeline import merge_and_publish
+
+    _track(replay, 60)
+    settings.REFRESH_SECONDS = 3
+    settings.GECKOTERMINAL_RPM = 30
+    settings.GECKOTERMINAL_CACHE_SECONDS = 0  # the shares alone (the cache rule also frees calls for OHLCV)
+    since = time.time()
+    for _ in range(20):  # one minute of refreshes, at the refresh period
+        started = time.time()
+        refresh.refresh_source("geckoterminal")
+        time.sleep(max(0.0, 3 - (time.time() - started)))
+    rows = replay.requests_since(since, "geckoterminal")
+    ohlcv = [r for r in rows if "/ohlcv/day" in r["path"]]
+    assert ohlcv, "no OHLCV call in a minute of 3 s refreshes"
+    assert len(rows) <= 30 + 1  # the whole source stays inside its budget over the minute
+    snap = merge_and_publish()
+    with_7d = [t for t in snap.tokens.values() if t.windows["d7"].price_change_pct is not None]
+    assert with_7d, "no token has a 7d change"

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from tokens.ingest.parsers import dexscreener, geckoterminal, jupiter
 from tokens.ingest.run import SourceRun, update_universe
+from tokens.ingest.shares import Purpose, Shares
 from tokens.ingest.sources import DEXSCREENER, GECKOTERMINAL, JUPITER
 from tokens.ingest.universe import calls_per_refresh
 from tokens.records import SOL_MINT, Candle, DiscoveryItem, PoolQuote, TokenQuote
@@ -32,6 +33,38 @@ def _finish_discovery(run: SourceRun, items: list[DiscoveryItem], read: set[str]
         kept = [item for item in ingested.load_discovery(run.source) if item.list_name not in read]
         ingested.save_discovery(run.source, kept + items)
     run.universe = update_universe()
+
+
+# A purpose of a source's calls and the plan step that spends them: step(run, calls).
+PurposeStep = tuple[Purpose, Callable[[SourceRun, int], None]]
+
+
+def run_purposes(
+    run: SourceRun,
+    per_minute: int,
+    purposes: list[PurposeStep],
+    discovery: Callable[[SourceRun], object] | None = None,
+) -> None:
+    """Discovery when due (charged to the first purpose), then each purpose with the calls its bucket
+    holds plus what the purposes before it left unused this refresh (tokens/ingest/shares.py)."""
+    shares = Shares(run.source, [purpose for purpose, _ in purposes], per_minute)
+    try:
+        if discovery is not None and run.discovery_due():
+            before = run.calls
+            try:
+                discovery(run)
+            finally:
+                shares.charge(purposes[0][0].name, run.calls - before)
+        for purpose, step in purposes:
+            offered = shares.available(purpose.name)
+            before = run.calls
+            try:
+                if offered > 0:
+                    step(run, offered)
+            finally:
+                shares.spent(purpose.name, offered, run.calls - before)
+    finally:
+        shares.save()
 
 
 # --- DexScreener ---------------------------------------------------------------------------------
@@ -201,30 +234,40 @@ def _store_candles(run: SourceRun, pool_address: str, mint: str, candles: list[C
         run.snapshot.candles[pool_address] = candles
 
 
-def refresh_geckoterminal(run: SourceRun) -> None:
-    """tokens/multi over the universe, then daily OHLCV; no request repeated within the cache window,
-    so calls a fresh answer would not need go to the next purpose."""
-    allowance = calls_per_refresh(GECKOTERMINAL.budget().per_minute, settings.REFRESH_SECONDS)
-    if run.discovery_due():
-        allowance -= _gecko_discovery(run)
-    ohlcv_calls = int(allowance * settings.OHLCV_SHARE) if allowance >= 3 else 0
-    multi_calls = max(allowance - ohlcv_calls, 1)
-    used = 0
+def _gecko_tokens(run: SourceRun, calls: int) -> None:
+    """tokens/multi over the universe (with each token's top pools); batches asked within the cache
+    window are passed over."""
     for _, path, params in run.fresh_sweep(
-        "multi", run.universe, GECKOTERMINAL.batch_size, multi_calls, _multi_request
+        "multi", run.universe, GECKOTERMINAL.batch_size, calls, _multi_request
     ):
-        used += 1
         parsed = run.parse(geckoterminal.parse_tokens_multi, run.call(path, params), run.started)
         if parsed:
             for quote in parsed[0]:
                 run.snapshot.tokens[quote.mint] = quote
             _store_pools(run, parsed[1])
-    ohlcv_calls += max(multi_calls - used, 0)
+
+
+def _gecko_ohlcv(run: SourceRun, calls: int) -> None:
+    """Daily OHLCV of each tracked token's top pool, for the 7-day figures."""
     top_pool, ohlcv_request = _ohlcv_requests(run)
-    for (mint,), path, params in run.fresh_sweep("ohlcv", list(top_pool), 1, ohlcv_calls, ohlcv_request):
+    for (mint,), path, params in run.fresh_sweep("ohlcv", list(top_pool), 1, calls, ohlcv_request):
         candles = run.parse(geckoterminal.parse_ohlcv, run.call(path, params))
         if candles is not None:
             _store_candles(run, top_pool[mint], mint, candles)
+
+
+# What GeckoTerminal's calls are spent on, in priority order, each with its share of the budget.
+# A purpose plugs in with one line; one of share 0 gets only what the others leave.
+GECKO_PURPOSES: list[PurposeStep] = [
+    (Purpose("tokens", lambda: 1.0 - settings.OHLCV_SHARE), _gecko_tokens),
+    (Purpose("ohlcv", lambda: settings.OHLCV_SHARE), _gecko_ohlcv),
+]
+
+
+def refresh_geckoterminal(run: SourceRun) -> None:
+    """Discovery when due, then each purpose's share: no request repeated within the cache window, so
+    calls a fresh answer would not need go to the next purpose."""
+    run_purposes(run, GECKOTERMINAL.budget().per_minute, GECKO_PURPOSES, _gecko_discovery)
 
 
 PLANS: dict[str, Callable[[SourceRun], None]] = {
