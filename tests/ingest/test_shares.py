@@ -82,3 +82,16 @@ def test_unused_calls_go_to_the_next_purpose_and_the_buckets_persist_in_redis(se
     assert later.levels["first"] == pytest.approx(11 - 3 - 4 - 4 + 2.5)
     assert later.levels["second"] == pytest.approx(0 + 2.5)
     assert later.levels["spare-only"] == 0.0
+
+
+def test_the_first_purpose_borrows_one_call_while_its_debt_is_under_a_bucket(settings):
+    settings.REFRESH_SECONDS = 10
+    purposes = [Purpose("first", 0.5), Purpose("second", 0.5)]
+    shares = Shares("testsource", purposes, 60, now=1000.0)
+    shares.charge("first", 11 + 5)  # a discovery burst: five calls of debt
+    shares.charge("second", 11)
+    assert shares.available("first") == 1  # progress every refresh
+    shares.spent("first", 1, 1)
+    assert shares.available("second") == 0  # only the first purpose borrows
+    shares.charge("first", 10)  # debt of 16 > capacity 11: no more borrowing
+    assert shares.available("first") == 0

@@ -80,21 +80,32 @@ class Shares:
         if last is None:  # a new bucket starts full, as token buckets do
             decoded = {p.name: math.inf for p in self.purposes}
         self.levels = accrue(decoded, self.purposes, per_minute, 0.0 if last is None else now - last, refresh)
+        self.capacities = {
+            p.name: capacity(per_minute * p.current_share() / 60.0, refresh) for p in self.purposes
+        }
         self.now = now
         self.spare = 0  # calls left unspent by the purposes before, this refresh
 
     def available(self, name: str) -> int:
-        """Whole calls this purpose may make now: its bucket's, plus what earlier purposes left this refresh."""
-        return max(0, math.floor(self.levels.get(name, 0.0) + 1e-9)) + self.spare
+        """Whole calls this purpose may make now: its bucket's, plus what earlier purposes left this refresh.
+
+        The first purpose may borrow one call while its debt is under one bucket's capacity, so every
+        refresh makes progress (and reports a failing source) even right after discovery's burst.
+        """
+        level = self.levels.get(name, 0.0)
+        own = max(0, math.floor(level + 1e-9))
+        if own == 0 and self.purposes and name == self.purposes[0].name and level > -self.capacities[name]:
+            own = 1
+        return own + self.spare
 
     def charge(self, name: str, calls: int) -> None:
         """Take `calls` from the purpose's bucket (discovery may take it below zero: a debt repaid later)."""
         self.levels[name] = self.levels.get(name, 0.0) - calls
 
     def spent(self, name: str, offered: int, used: int) -> None:
-        """The purpose used `used` of the `offered` calls: its own bucket pays first, then the earlier
-        purposes' spare; what it did not use becomes spare for the purposes after it."""
-        own = max(0, math.floor(self.levels.get(name, 0.0) + 1e-9))
+        """The purpose used `used` of the `offered` calls: its own bucket pays first (a borrowed call
+        too), then the earlier purposes' spare; what it did not use becomes spare for those after it."""
+        own = offered - self.spare
         from_own = min(used, own)
         self.levels[name] = self.levels.get(name, 0.0) - from_own
         borrowed = used - from_own
