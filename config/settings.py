@@ -196,6 +196,12 @@ if GECKOTERMINAL_CACHE_SECONDS < 0:
     )
 
 REFRESH_SECONDS = env.float("REFRESH_SECONDS", default=10.0)
+# Each tracked token's holder and authority data (Jupiter) is re-read at least this often.
+SAFETY_REFRESH_SECONDS = env.float("SAFETY_REFRESH_SECONDS", default=600.0)
+if SAFETY_REFRESH_SECONDS < 10:
+    raise ImproperlyConfigured(
+        f"SAFETY_REFRESH_SECONDS must be at least 10 (seconds), not {SAFETY_REFRESH_SECONDS}."
+    )
 DISCOVERY_SECONDS = env.float("DISCOVERY_SECONDS", default=60.0)
 CACHE_TTL_SECONDS = env.float("CACHE_TTL_SECONDS", default=30.0)
 TOKEN_UNIVERSE_MAX = env.int("TOKEN_UNIVERSE_MAX", default=500)

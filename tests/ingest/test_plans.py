@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from django.core.cache import cache
 
 from tokens.ingest import refresh
@@ -176,3 +177,53 @@ def test_7d_figures_appear_within_minutes_at_a_three_second_refresh(replay, sett
     snap = merge_and_publish()
     with_7d = [t for t in snap.tokens.values() if t.windows["d7"].price_change_pct is not None]
     assert with_7d, "no token has a 7d change"
+
+
+# --- safety data from Jupiter (issue 12) -------------------------------------------------------
+
+
+def test_jupiter_safety_fields_equal_the_replays_values(replay, settings):
+    import requests
+
+    from tokens.pipeline import merge_and_publish
+
+    mints = _track(replay, 60)
+    settings.JUPITER_RPM = 60
+    since = time.time()
+    refresh.refresh_source("jupiter")
+    searches = _calls(replay, since, "jupiter", "/tokens/v2/search")
+    assert len(searches) == 1
+    asked = searches[0]["query"].split("query=", 1)[1].split("&", 1)[0].replace("%2C", ",").split(",")
+    assert sorted(asked) == sorted(mints) and len(asked) <= 100
+    truth = requests.get(
+        f"{replay.urls()['JUPITER_BASE_URL']}/tokens/v2/search", params={"query": ",".join(mints)}, timeout=10
+    ).json()
+    by_mint = {item["id"]: item for item in truth}
+    assert 0 < len(by_mint) < len(mints), "the replay has tokens Jupiter does not know"
+    snap = merge_and_publish()
+    varied = set()
+    for mint in mints:
+        token = snap.tokens.get(mint)
+        if token is None:
+            continue
+        s = token.safety
+        item = by_mint.get(mint)
+        if item is None:
+            assert (s.holder_count, s.top_holders_pct, s.mint_authority_disabled) == (None, None, None)
+            assert (s.freeze_authority_disabled, s.verified, s.organic_score) == (None, None, None)
+            continue
+        audit = item["audit"]
+        assert s.holder_count == item["holderCount"]
+        assert s.top_holders_pct == pytest.approx(audit["topHoldersPercentage"])
+        assert s.mint_authority_disabled is audit.get("mintAuthorityDisabled", False)
+        assert s.freeze_authority_disabled is audit.get("freezeAuthorityDisabled", False)
+        assert s.verified is item.get("isVerified", False)
+        assert s.organic_score == pytest.approx(item["organicScore"])
+        varied.add((s.mint_authority_disabled, s.freeze_authority_disabled))
+    assert len(varied) >= 3, "the replay's audit data is varied"
+
+    since = time.time()
+    refresh.refresh_source(
+        "jupiter"
+    )  # every token was read just now: no search before SAFETY_REFRESH_SECONDS
+    assert _calls(replay, since, "jupiter", "/tokens/v2/search") == []

@@ -39,7 +39,8 @@ def test_every_purpose_gets_its_share_at_any_refresh_period(per_minute, share, p
     for name, s in (("a", 1 - share), ("b", share)):
         expected = per_minute * s * minutes
         cap = capacity(per_minute * s / 60, period)
-        assert expected - cap - 1 - per_minute * s * period / 60 <= made[name] <= expected + cap + 1
+        step = per_minute * s * period / 60  # the last refresh may end up to one period past the ten minutes
+        assert expected - cap - 1 - step <= made[name] <= expected + cap + 1 + step
 
 
 @pytest.mark.pure

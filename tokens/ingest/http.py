@@ -4,6 +4,7 @@ each attempt inside the source's shared budget (tokens/ingest/budgets.py)."""
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from email.utils import parsedate_to_datetime
@@ -56,9 +57,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):

@@ -13,7 +13,7 @@ from tokens.ingest.run import SourceRun, update_universe
 from tokens.ingest.shares import Purpose, Shares
 from tokens.ingest.sources import DEXSCREENER, GECKOTERMINAL, JUPITER
 from tokens.ingest.universe import calls_per_refresh
-from tokens.records import SOL_MINT, Candle, DiscoveryItem, PoolQuote, TokenQuote
+from tokens.records import REFERENCE_MINTS, SOL_MINT, Candle, DiscoveryItem, PoolQuote, Safety, TokenQuote
 from tokens.store import ingested
 
 
@@ -150,17 +150,16 @@ def _jupiter_discovery(run: SourceRun) -> int:
                 items += parsed[0]
                 for quote in parsed[1]:
                     _merge_token_quote(run, quote, price_only=False)
+                    run.snapshot.safety_read_at[quote.mint] = run.started
     finally:
         _finish_discovery(run, items)
     return len(JUPITER_LISTS)
 
 
-def refresh_jupiter(run: SourceRun) -> None:
-    allowance = calls_per_refresh(JUPITER.budget().per_minute, settings.REFRESH_SECONDS)
-    if run.discovery_due():
-        allowance -= _jupiter_discovery(run)
+def _jupiter_prices(run: SourceRun, calls: int) -> None:
+    """Price v3 over the universe, SOL in every batch (the SOL price of the whole snapshot)."""
     mints = [m for m in run.universe if m != SOL_MINT]
-    for batch in run.sweep("price", mints, JUPITER.batch_size - 1, max(allowance, 1)):
+    for batch in run.sweep("price", mints, JUPITER.batch_size - 1, calls):
         ids = [SOL_MINT, *batch]
         payload = run.call(JUPITER.path("price"), {"ids": ",".join(ids)})
         prices = run.parse(jupiter.parse_prices, payload, run.started)
@@ -169,6 +168,60 @@ def refresh_jupiter(run: SourceRun) -> None:
         for mint in ids:
             quote = prices.get(mint) or TokenQuote("jupiter", mint, fetched_at=run.started)
             _merge_token_quote(run, quote, price_only=True)
+
+
+def safety_due(run: SourceRun) -> list[str]:
+    """Tracked mints whose safety data is older than SAFETY_REFRESH_SECONDS (never read first, then oldest)."""
+    read_at = run.snapshot.safety_read_at
+    oldest = run.started - settings.SAFETY_REFRESH_SECONDS
+    due = [m for m in run.universe if m not in REFERENCE_MINTS and read_at.get(m, 0.0) <= oldest]
+    return sorted(due, key=lambda m: read_at.get(m, 0.0))
+
+
+def _jupiter_safety(run: SourceRun, calls: int) -> None:
+    """Token search for the mints whose holder and authority data is due, up to 100 a call."""
+    due = safety_due(run)
+    for i in range(0, min(len(due), calls * SEARCH_BATCH), SEARCH_BATCH):
+        batch = due[i : i + SEARCH_BATCH]
+        payload = run.call(JUPITER.path("search"), {"query": ",".join(batch)})
+        found = run.parse(jupiter.parse_search, payload, run.started)
+        if found is None:
+            continue
+        by_mint = {q.mint: q for q in found}
+        for mint in batch:
+            quote = by_mint.get(mint)
+            old = run.snapshot.tokens.get(mint)
+            if quote is None:  # Jupiter does not know it: all six unknown
+                if old is not None:
+                    run.snapshot.tokens[mint] = dataclasses.replace(old, safety=Safety())
+            elif old is None:
+                run.snapshot.tokens[mint] = quote
+            else:
+                run.snapshot.tokens[mint] = dataclasses.replace(old, safety=quote.safety)
+            run.snapshot.safety_read_at[mint] = run.started
+
+
+SEARCH_BATCH = 100  # mints per token search
+
+
+def safety_share() -> float:
+    """Jupiter's share for safety data: twice what re-reading a full universe every
+    SAFETY_REFRESH_SECONDS needs (the discovery lists bring much of it for free), at most a quarter."""
+    calls_per_minute = (
+        -(-settings.TOKEN_UNIVERSE_MAX // SEARCH_BATCH) * 60.0 / settings.SAFETY_REFRESH_SECONDS
+    )
+    return min(0.25, 2.0 * calls_per_minute / max(JUPITER.budget().per_minute, 1))
+
+
+# What Jupiter's calls are spent on, in priority order (see GECKO_PURPOSES).
+JUPITER_PURPOSES: list[PurposeStep] = [
+    (Purpose("prices", lambda: 1.0 - safety_share()), _jupiter_prices),
+    (Purpose("safety", safety_share), _jupiter_safety),
+]
+
+
+def refresh_jupiter(run: SourceRun) -> None:
+    run_purposes(run, JUPITER.budget().per_minute, JUPITER_PURPOSES, _jupiter_discovery)
 
 
 # --- GeckoTerminal -------------------------------------------------------------------------------

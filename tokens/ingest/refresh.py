@@ -102,3 +102,4 @@ def prune(snap: SourceSnapshot, universe: set[str], now: float) -> None:
     }
     snap.candles = {address: rows for address, rows in snap.candles.items() if address in snap.pools}
     snap.quote_candles = {a: rows for a, rows in snap.quote_candles.items() if a in snap.pools}
+    snap.safety_read_at = {m: t for m, t in snap.safety_read_at.items() if m in universe}

@@ -87,7 +87,11 @@ JUPITER = Source(
     base_url_setting="JUPITER_BASE_URL",
     budgets=(BudgetSpec("default", "JUPITER_RPM"),),
     batch_size=50,
-    endpoints={"list": "/tokens/v2/{category}/{interval}", "price": "/price/v3"},
+    endpoints={
+        "list": "/tokens/v2/{category}/{interval}",
+        "price": "/price/v3",
+        "search": "/tokens/v2/search",
+    },
     headers={"Accept": "application/json"},
     api_key_setting="JUPITER_API_KEY",
     api_key_header="x-api-key",

@@ -23,6 +23,11 @@ def load_source(name: str) -> SourceSnapshot:
         return SourceSnapshot(source=name)
     if not hasattr(snap, "quote_candles"):  # saved before the field existed
         snap.quote_candles = {}
+    if not hasattr(snap, "safety_read_at"):  # likewise
+        snap.safety_read_at = {}
+        for quote in snap.tokens.values():
+            if not hasattr(quote, "safety"):
+                quote.safety = None
     return snap
 
 
