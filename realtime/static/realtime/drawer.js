@@ -181,7 +181,7 @@ export class TokenDrawer {
     const yesNo = (value, yes, no) => (value == null ? fmt.DASH : value ? yes : no);
     const safety = el("dl", "stats");
     safety.append(
-      stat("Holders", fmt.count(d.holder_count)),
+      stat("Holders", d.holder_count == null ? fmt.DASH : d.holder_count.toLocaleString("en-US")),
       stat("Top holders", d.top_holders_pct == null ? fmt.DASH : `${fmt.plainNumber(Math.round(d.top_holders_pct * 100) / 100)}%`),
       stat("Mint authority", yesNo(d.mint_authority_disabled, "disabled", "live"), d.mint_authority_disabled === false ? "down" : ""),
       stat("Freeze authority", yesNo(d.freeze_authority_disabled, "disabled", "live"), d.freeze_authority_disabled === false ? "down" : ""),
