@@ -227,3 +227,17 @@ def test_jupiter_safety_fields_equal_the_replays_values(replay, settings):
         "jupiter"
     )  # every token was read just now: no search before SAFETY_REFRESH_SECONDS
     assert _calls(replay, since, "jupiter", "/tokens/v2/search") == []
+
+
+def test_a_geckoterminal_request_that_failed_is_not_held_back_by_the_cache_window(replay, settings):
+    mints = _track(replay, 60)
+    settings.GECKOTERMINAL_RPM = 60
+    settings.GECKOTERMINAL_CACHE_SECONDS = 60
+    replay.fault("geckoterminal", "500", count=2)  # the first call and its retry
+    report = refresh.refresh_source("geckoterminal")
+    assert report.errors
+    replay.clear_faults()
+    since = time.time()
+    refresh.refresh_source("geckoterminal")
+    first = [_mints_of(r) for r in _calls(replay, since, "geckoterminal", "/tokens/multi/")]
+    assert first and first[0] == mints[: GECKOTERMINAL.batch_size]  # asked again at once: it got no answer

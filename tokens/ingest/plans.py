@@ -1,4 +1,4 @@
-"""Fetch plans: which calls each source makes in one refresh, within its per-refresh allowance."""
+"""Fetch plans: which calls each source makes in one refresh (per-purpose shares of its budget; see shares.py)."""
 
 from __future__ import annotations
 
@@ -310,7 +310,8 @@ def _gecko_ohlcv(run: SourceRun, calls: int) -> None:
 
 
 # What GeckoTerminal's calls are spent on, in priority order, each with its share of the budget.
-# A purpose plugs in with one line; one of share 0 gets only what the others leave.
+# A purpose plugs in with one line, e.g. `(Purpose("backfill", 0.0), backfill_step)` last: a purpose of
+# share 0 gets only the calls the others leave in a refresh (step(run, calls) spends at most `calls`).
 GECKO_PURPOSES: list[PurposeStep] = [
     (Purpose("tokens", lambda: 1.0 - settings.OHLCV_SHARE), _gecko_tokens),
     (Purpose("ohlcv", lambda: settings.OHLCV_SHARE), _gecko_ohlcv),
