@@ -188,8 +188,20 @@ DEXSCREENER_SEARCH_QUERIES = env.list("DEXSCREENER_SEARCH_QUERIES", default=["SO
 GECKOTERMINAL_DISCOVERY_PAGES = env.int("GECKOTERMINAL_DISCOVERY_PAGES", default=2)
 # Share of each GeckoTerminal refresh's calls kept for the slow daily-OHLCV sweep (7d figures).
 OHLCV_SHARE = env.float("OHLCV_SHARE", default=0.2)
+# GeckoTerminal answers the same request from its cache for about this long: not repeated sooner (0: off).
+GECKOTERMINAL_CACHE_SECONDS = env.float("GECKOTERMINAL_CACHE_SECONDS", default=60.0)
+if GECKOTERMINAL_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"GECKOTERMINAL_CACHE_SECONDS must be 0 or more (seconds), not {GECKOTERMINAL_CACHE_SECONDS}."
+    )
 
 REFRESH_SECONDS = env.float("REFRESH_SECONDS", default=10.0)
+# Each tracked token's holder and authority data (Jupiter) is re-read at least this often.
+SAFETY_REFRESH_SECONDS = env.float("SAFETY_REFRESH_SECONDS", default=600.0)
+if SAFETY_REFRESH_SECONDS < 10:
+    raise ImproperlyConfigured(
+        f"SAFETY_REFRESH_SECONDS must be at least 10 (seconds), not {SAFETY_REFRESH_SECONDS}."
+    )
 DISCOVERY_SECONDS = env.float("DISCOVERY_SECONDS", default=60.0)
 CACHE_TTL_SECONDS = env.float("CACHE_TTL_SECONDS", default=30.0)
 TOKEN_UNIVERSE_MAX = env.int("TOKEN_UNIVERSE_MAX", default=500)

@@ -80,6 +80,28 @@ class PoolQuote:
 
 
 @dataclass(slots=True)
+class Safety:
+    """Jupiter's holder and authority data of one token; each value None when Jupiter did not say."""
+
+    holder_count: int | None = None
+    top_holders_pct: float | None = None  # audit.topHoldersPercentage, 0..100
+    mint_authority_disabled: bool | None = None
+    freeze_authority_disabled: bool | None = None
+    verified: bool | None = None
+    organic_score: float | None = None  # 0..100
+
+
+SAFETY_FIELDS: tuple[str, ...] = (
+    "holder_count",
+    "top_holders_pct",
+    "mint_authority_disabled",
+    "freeze_authority_disabled",
+    "verified",
+    "organic_score",
+)
+
+
+@dataclass(slots=True)
 class TokenQuote:
     """One token's token-level figures as one source reported them."""
 
@@ -98,6 +120,7 @@ class TokenQuote:
     decimals: int | None = None
     top_pool: str | None = None  # the source's own top pool address for this token
     fetched_at: float = 0.0
+    safety: Safety | None = None  # Jupiter's token objects only
 
 
 @dataclass(slots=True)
@@ -131,9 +154,13 @@ class SourceSnapshot:
     pools: dict[str, PoolQuote] = field(default_factory=dict)  # pool address -> quote
     tokens: dict[str, TokenQuote] = field(default_factory=dict)  # mint -> quote
     candles: dict[str, list[Candle]] = field(default_factory=dict)  # pool address -> daily, newest first
+    # pool address -> daily candles of the pool's quote-side token (OHLCV asked with token=<quote mint>)
+    quote_candles: dict[str, list[Candle]] = field(default_factory=dict)
     fetched_at: float | None = None  # last successful fetch
     last_attempt_at: float | None = None
     error: str | None = None  # last error, cleared by the next success
+    # mint -> when its safety data was last read (Jupiter: from a list or a search, also "not known")
+    safety_read_at: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -202,6 +229,7 @@ class Token:
     updated_at: float
     pools: list[PoolView] = field(default_factory=list)
     by_source: dict[str, SourcePrice] = field(default_factory=dict)
+    safety: Safety = field(default_factory=Safety)  # all None when Jupiter has not reported them
 
 
 @positional_pickle

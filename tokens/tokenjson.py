@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tokens.records import TIMEFRAMES, PoolView, Token, WindowStats
+from tokens.records import TIMEFRAMES, PoolView, Safety, Token, WindowStats
 
 _EMPTY = WindowStats()
+_NO_SAFETY = Safety()
 
 
 def iso(ts: float | None) -> str | None:
@@ -33,6 +34,7 @@ def token_dict(token: Token, timeframe: str = "24h") -> dict[str, Any]:
     volume_sol = w.volume_usd * sol_per_usd if (w.volume_usd is not None and sol_per_usd) else None
     h1 = token.windows.get("h1", _EMPTY)
     h24 = token.windows.get("h24", _EMPTY)
+    safety = getattr(token, "safety", None) or _NO_SAFETY  # snapshots merged before the field: unknown
     return {
         "token_address": token.token_address,
         "token_name": token.token_name,
@@ -56,6 +58,12 @@ def token_dict(token: Token, timeframe: str = "24h") -> dict[str, Any]:
         "price_change": w.price_change_pct,
         "price_1hr_change": h1.price_change_pct,
         "price_24h_change": h24.price_change_pct,
+        "holder_count": safety.holder_count,
+        "top_holders_pct": safety.top_holders_pct,
+        "mint_authority_disabled": safety.mint_authority_disabled,
+        "freeze_authority_disabled": safety.freeze_authority_disabled,
+        "verified": safety.verified,
+        "organic_score": safety.organic_score,
         "sources": list(token.sources),
         "updated_at": iso(token.updated_at),
     }

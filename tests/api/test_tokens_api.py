@@ -13,7 +13,8 @@ TOKEN_KEYS = {
     "token_address", "token_name", "token_ticker", "icon", "protocol", "pair_address", "pair_created_at",
     "price_usd", "price_sol", "market_cap_usd", "market_cap_sol", "fdv_usd", "liquidity_usd", "liquidity_sol",
     "volume_usd", "volume_sol", "transaction_count", "buys", "sells", "price_change", "price_1hr_change",
-    "price_24h_change", "sources", "updated_at",
+    "price_24h_change", "holder_count", "top_holders_pct", "mint_authority_disabled",
+    "freeze_authority_disabled", "verified", "organic_score", "sources", "updated_at",
 }  # fmt: skip
 
 
@@ -246,6 +247,7 @@ def test_schema_and_docs(client):
     assert params == {
         "timeframe", "ordering", "limit", "cursor", "q", "protocol",
         "min_liquidity", "min_volume", "min_market_cap", "max_market_cap",
+        "min_holders", "max_top_holders_pct", "verified", "safe",
     }  # fmt: skip
     responses = schema["paths"]["/api/tokens/"]["get"]["responses"]
     assert {"200", "304", "400", "429", "503"} <= set(responses)

@@ -195,3 +195,68 @@ def test_one_refresh_cycle_publishes_one_snapshot(replay, workers, worker_env):
     wait_idle(replay, since, quiet=2)
     time.sleep(1)  # any merge still running after the last upstream call has published by now
     assert _published_ids() - before == 1
+
+
+def test_budgets_hold_as_the_upstream_counts_arrivals(tmp_path, workers, settings):
+    """Every sliding 60 s of *arrivals* at the upstream stays inside each budget (issue 12, item 1).
+
+    Two workers, retries (500s) and discovery bursts, against an upstream whose new connections
+    take a TLS-handshake-like 0.5 s: a request sent on a new connection arrives later than one sent
+    on a kept-alive connection, so slots counted only when taken let the upstream see one request
+    too many. Runs for a little more than a minute, so the first slots' window has to end.
+    """
+    from tests.integration.conftest import Replay
+    from tests.processes import base_env, start_replay
+    from tokens.tasks import refresh_source
+
+    proc, port = start_replay(tmp_path, args=["--tokens", "60", "--no-motion", "--handshake-ms", "500"])
+    try:
+        replay = Replay(port)
+        budgets = {
+            "DEXSCREENER_RPM": "12",
+            "DEXSCREENER_DISCOVERY_RPM": "3",
+            "JUPITER_RPM": "6",
+            "GECKOTERMINAL_RPM": "6",
+        }
+        env = base_env(
+            **replay.urls(),
+            **budgets,
+            REFRESH_SECONDS="5",
+            DISCOVERY_SECONDS="20",
+            UPSTREAM_TIMEOUT_SECONDS="2",
+            GECKOTERMINAL_CACHE_SECONDS="0",
+        )
+        workers("w1", env, concurrency=2)
+        workers("w2", env, concurrency=2)
+        since = time.time()
+        end = since + 68
+        round_ = 0
+        while time.time() < end:
+            if round_ % 40 == 5:
+                replay.fault("geckoterminal", "500", count=2)  # retried: each attempt takes a slot
+                replay.fault("dexscreener", "500", count=2)
+            for source in SOURCES:
+                refresh_source.delay(source)
+            round_ += 1
+            time.sleep(0.25)
+        wait_idle(replay, since, quiet=3, timeout=90)
+        rows = replay.requests_since(since)
+    finally:
+        proc.stop()
+    dex_discovery = [
+        r["t"] for r in rows if r["source"] == "dexscreener" and r["path"].startswith(DISCOVERY_PATHS)
+    ]
+    dex_market = [
+        r["t"] for r in rows if r["source"] == "dexscreener" and not r["path"].startswith(DISCOVERY_PATHS)
+    ]
+    by = {s: [r["t"] for r in rows if r["source"] == s] for s in SOURCES}
+    seen = {
+        "dexscreener market": (_max_in_sliding_minute(dex_market), 12),
+        "dexscreener discovery": (_max_in_sliding_minute(dex_discovery), 3),
+        "jupiter": (_max_in_sliding_minute(by["jupiter"]), 6),
+        "geckoterminal": (_max_in_sliding_minute(by["geckoterminal"]), 6),
+    }
+    assert all(most <= budget for most, budget in seen.values()), seen
+    # Not vacuous: the traffic spans more than one window and fills the budgets.
+    assert max(by["geckoterminal"]) - min(by["geckoterminal"]) > 60
+    assert len(by["geckoterminal"]) >= 7 and len(dex_market) >= 13 and len(by["jupiter"]) >= 7

@@ -718,3 +718,78 @@ def test_pool_values_do_not_flap_as_two_sources_take_turns_being_freshest():
     assert merged(NOW - 5, NOW - 20) == merged(NOW - 20, NOW - 5) == (1.0, 1000.0)
     # A preferred quote that has gone stale gives way to the fresher one.
     assert merged(NOW - 500, NOW - 5) == (1.004, 1004.0)
+
+
+# --- GeckoTerminal's one-sided total_reserve_in_usd (issue 12, item 3) ------------------------
+
+
+def _gecko_only(sample_name: str):
+    from tokens.ingest.parsers.geckoterminal import parse_tokens_multi
+
+    quotes, pools = parse_tokens_multi(load_sample(sample_name), NOW - 10)
+    gt = snap("geckoterminal", *quotes, *pools)
+    return merge(gt, universe=[q.mint for q in quotes])
+
+
+GARY = "8ZCmwpW3MtC5UpNcZf7U4HMvRNTo71syU11BDiAFpump"
+GARY_ONE_SIDED = 37803.383883382807061160214137  # tokens/multi's total_reserve_in_usd of the Gary sample
+
+
+def test_gecko_only_token_liquidity_is_its_top_pools_not_the_one_sided_reserve() -> None:
+    result = _gecko_only("geckoterminal/token-solana-Gary-include-top_pools-2026-10-08.json")
+    gary = result.tokens[GARY]
+    assert gary.liquidity_usd != pytest.approx(GARY_ONE_SIDED)
+    # The two included top pools' reserve_in_usd: the pumpswap pool (73.5k) and the bonding curve.
+    assert gary.liquidity_usd == pytest.approx(73520.3799 + 9559.7117)
+
+
+def test_gecko_only_token_without_pools_has_unknown_liquidity_never_the_one_sided_reserve() -> None:
+    result = _gecko_only("geckoterminal/tokens-multi-solana-2-mints-Gary-HIGGS-2026-10-08.json")
+    assert [t.liquidity_usd for t in result.tokens.values()] == [None, None]
+    assert all(t.liquidity_sol is None for t in result.tokens.values())
+
+
+def test_gecko_one_sided_reserve_does_not_weigh_its_price_in_the_vote() -> None:
+    # DexScreener's pool holds 50k; GeckoTerminal (no pools included) says a one-sided 900k. The two prices
+    # disagree wildly: the vote must follow the source with real liquidity behind it, not the 900k figure.
+    ds = snap("dexscreener", pool("dexscreener", P1, price_usd=1.0, liquidity_usd=50_000.0))
+    gt_payload = load_sample("geckoterminal/tokens-multi-solana-2-mints-Gary-HIGGS-2026-10-08.json")
+    gt_payload["data"] = gt_payload["data"][:1]
+    gt_payload["data"][0]["attributes"]["address"] = TOKEN
+    gt_payload["data"][0]["id"] = f"solana_{TOKEN}"
+    gt_payload["data"][0]["attributes"].update(price_usd="100.0", total_reserve_in_usd="900000")
+    from tokens.ingest.parsers.geckoterminal import parse_tokens_multi
+
+    (gt_quote,), _ = parse_tokens_multi(gt_payload, NOW - 10)
+    t = merge(ds, snap("geckoterminal", gt_quote)).tokens[TOKEN]
+    assert t.price_usd == pytest.approx(1.0)
+    assert t.by_source["geckoterminal"].excluded
+    assert t.liquidity_usd == pytest.approx(50_000.0)
+
+
+def test_7d_change_of_a_quote_side_token_comes_from_its_own_candles() -> None:
+    """OHLCV fetched with token=<mint> for a pool where the token is the quote side (issue 12, item 4)."""
+    own = daily(
+        [
+            (2.0, 10.0),
+            (1.9, 10.0),
+            (1.8, 10.0),
+            (1.7, 10.0),
+            (1.6, 10.0),
+            (1.5, 10.0),
+            (1.4, 10.0),
+            (1.0, 1.0),
+        ]
+    )
+    other = daily([(5.0, 10.0)] * 8)  # the base token's candles: flat
+    quote_side = pool(
+        "geckoterminal", P1, base=OTHER, quote=TOKEN, price_usd=5.0, quote_price_usd=2.0, liquidity_usd=1e4
+    )
+    gt = snap("geckoterminal", quote_side, candles={P1: other})
+    gt.quote_candles = {P1: own}
+    result = merge(gt, universe=(TOKEN, OTHER))
+    assert result.tokens[TOKEN].windows["d7"].price_change_pct == pytest.approx(100.0)
+    assert result.tokens[OTHER].windows["d7"].price_change_pct == pytest.approx(0.0)
+    # Without its own candles the quote-side token has no 7d change (never the base token's).
+    gt.quote_candles = {}
+    assert merge(gt, universe=(TOKEN, OTHER)).tokens[TOKEN].windows["d7"].price_change_pct is None

@@ -52,6 +52,9 @@ BUDGETS = {
     "DEXSCREENER_DISCOVERY_RPM": "120",
     "JUPITER_RPM": "100",
     "GECKOTERMINAL_RPM": "300",
+    # GeckoTerminal's cache window (60 s) would leave its 60 tokens' requests all fresh between 2 s
+    # refreshes, so a failing GeckoTerminal would only show once a window ends; the replay caches nothing.
+    "GECKOTERMINAL_CACHE_SECONDS": "2",
 }
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}

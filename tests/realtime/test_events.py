@@ -52,6 +52,34 @@ def test_update_names_only_changed_shown_fields():
     ]
 
 
+def test_safety_fields_travel_in_updates_like_any_other_field():
+    from tokens.records import Safety
+
+    a = event_token(A)
+    known = Safety(2988, 2.15, True, False, None, 0.0)
+    later = Safety(3001, 2.15, True, True, True, 0.0)
+    (first, known_events, later_events), _ = run(
+        [
+            event_snapshot([a]),
+            event_snapshot([moved(a, safety=known)]),
+            event_snapshot([moved(a, safety=later)]),
+        ]
+    )
+    assert first[0]["token"]["holder_count"] is None  # unknown until Jupiter reports it
+    assert known_events[0]["changes"] == {
+        "holder_count": [None, 2988],
+        "top_holders_pct": [None, 2.15],
+        "mint_authority_disabled": [None, True],
+        "freeze_authority_disabled": [None, False],
+        "organic_score": [None, 0.0],
+    }
+    assert later_events[0]["changes"] == {
+        "holder_count": [2988, 3001],
+        "freeze_authority_disabled": [False, True],
+        "verified": [None, True],
+    }
+
+
 def test_updated_at_alone_is_not_an_update():
     a = event_token(A)
     (_, events), _ = run([event_snapshot([a]), event_snapshot([moved(a, updated_at=a.updated_at + 10)])])

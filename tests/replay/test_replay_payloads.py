@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -152,7 +153,8 @@ def test_jupiter_token_lists_have_the_sample_shape_and_sparse_stats(app):
     samples += load_sample("jupiter/tokens-v2-search-query-mint-Gary-pumpfun-graduated-2026-10-08.json")
     samples += load_sample("jupiter/tokens-v2-recent-2026-10-08-partial.json")
     items = get(app, JUP, "/tokens/v2/toporganicscore/24h", "limit=100")[1]
-    assert keys_of(items) <= keys_of(samples)
+    # A top-level freezeAuthority names a live freeze authority (docs: upstream notes §B), as mintAuthority does.
+    assert keys_of(items) <= keys_of(samples) | {"freezeAuthority"}
     stats = [i[key] for i in items for key in ("stats5m", "stats1h", "stats6h", "stats24h") if key in i]
     assert keys_of(stats) <= keys_of([s["stats1h"] for s in samples if "stats1h" in s])
     assert all(value != 0 for s in stats for value in s.values())
@@ -221,11 +223,47 @@ def test_geckoterminal_ohlcv_is_newest_first(app):
     status, doc = get(app, GT, f"/networks/solana/pools/{pool.spec.address}/ohlcv/day", "limit=8")
     assert status == 200 and doc["data"]["type"] == "ohlcv_request_response"
     rows = doc["data"]["attributes"]["ohlcv_list"]
-    assert len(rows) == 8 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+    assert 2 <= len(rows) <= 8 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
     assert all(r[0] % 86400 == 0 and r[3] <= min(r[1], r[4]) <= max(r[1], r[4]) <= r[2] for r in rows)
     assert rows[0][4] == pytest.approx(pool.price_usd, rel=6e-3)
     assert doc["meta"]["base"]["address"] == old.spec.mint
     assert get(app, GT, f"/networks/solana/pools/{UNKNOWN}/ohlcv/day")[0] == 404
+
+
+def _ohlcv(app, address: str, query: str) -> tuple[int, Any]:
+    return get(app, GT, f"/networks/solana/pools/{address}/ohlcv/day", query)
+
+
+def test_geckoterminal_ohlcv_honours_token_side(app):
+    old = token_with(app, lambda t: NOW - t.spec.created_at > 10 * 86400 and GT in t.pools[0].spec.sources)
+    pool = old.pools[0]
+    address = pool.spec.address
+    default = _ohlcv(app, address, "limit=8")[1]["data"]["attributes"]["ohlcv_list"]
+    assert _ohlcv(app, address, "limit=8&token=base")[1]["data"]["attributes"]["ohlcv_list"] == default
+    by_mint = _ohlcv(app, address, f"limit=8&token={old.spec.mint}")[1]
+    assert by_mint["data"]["attributes"]["ohlcv_list"] == default
+    for query in ("limit=8&token=quote", f"limit=8&token={pool.spec.quote_mint}"):
+        status, doc = _ohlcv(app, address, query)
+        rows = doc["data"]["attributes"]["ohlcv_list"]
+        assert status == 200 and rows
+        assert rows[0][4] == pytest.approx(pool.quote_price_usd, rel=6e-3)  # the quote token's price
+        assert rows[0][4] != pytest.approx(default[0][4], rel=0.5)
+    status, doc = _ohlcv(app, address, f"limit=8&token={UNKNOWN}")
+    assert status == 400 and doc["errors"][0]["status"] == "400"
+
+
+def test_geckoterminal_ohlcv_skips_days_without_trades(app):
+    """GeckoTerminal leaves out empty intervals: some pools' daily lists have gaps."""
+    view = app.view(NOW)
+    gaps = 0
+    for pool in list(view.pools.values())[:200]:
+        if GT not in pool.spec.sources or NOW - pool.spec.created_at < 10 * 86400:
+            continue
+        rows = _ohlcv(app, pool.spec.address, "limit=8")[1]["data"]["attributes"]["ohlcv_list"]
+        stamps = [r[0] for r in rows]
+        assert stamps[0] == NOW // 86400 * 86400  # today's open candle is always there
+        gaps += any(a - b > 86400 for a, b in itertools.pairwise(stamps))
+    assert gaps > 0
 
 
 # --- consistency across sources --------------------------------------------------------------------

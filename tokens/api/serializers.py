@@ -12,6 +12,7 @@ from typing import Any
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from tokens.api.cursors import Cursor, InvalidCursor, decode_cursor
 from tokens.ingest.parsers.parsing import is_mint  # noqa: F401 - used by views as serializers.is_mint
@@ -78,6 +79,39 @@ class AmountField(GivenEmptyIsInvalid, serializers.FloatField):
         return value
 
 
+class PercentField(AmountField):
+    """A finite percentage, 0..100."""
+
+    default_error_messages = {
+        "invalid": "A valid number from 0 to 100 (percent) is required.",
+        "min_value": "Must be a number from 0 to 100 (percent).",
+        "max_value": "Must be a number from 0 to 100 (percent).",
+        "max_string_length": "String value too large.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_value=100, **kwargs)
+
+
+class StrictBooleanField(GivenEmptyIsInvalid, serializers.BooleanField):
+    """`true` or `false` only (DRF's BooleanField also takes 1/0/yes/on…, which the schema does not list)."""
+
+    default_error_messages = {"invalid": 'Must be "true" or "false".'}
+    default_empty_html = empty  # absent from the query string: no filter (not False, as for an HTML form)
+    _ACCEPTED = {"true": True, "false": False}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        value = self._ACCEPTED.get(str(data).strip().lower()) if isinstance(data, str) else None
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
 class TimeframeQuerySerializer(serializers.Serializer):
     timeframe = _choice(
         tuple(TIMEFRAMES), DEFAULT_TIMEFRAME, "Window of volume, transactions and price change."
@@ -132,6 +166,28 @@ class TokenListQuerySerializer(TimeframeQuerySerializer):
     min_volume = AmountField(help_text="Minimum volume in USD over `timeframe`; unknown volume is left out.")
     min_market_cap = AmountField(help_text="Minimum market cap in USD; unknown market cap is left out.")
     max_market_cap = AmountField(help_text="Maximum market cap in USD; unknown market cap is left out.")
+    min_holders = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=10**12,
+        help_text="Minimum holder count (Jupiter); tokens with an unknown holder count are left out.",
+        error_messages={
+            "invalid": "A valid non-negative integer is required.",
+            "min_value": "Must be a non-negative integer.",
+            "max_value": "Must be at most 1000000000000.",
+            "max_string_length": "String value too large.",
+        },
+    )
+    max_top_holders_pct = PercentField(
+        help_text="Maximum percent of the supply held by the top holders, 0..100; unknown is left out."
+    )
+    verified = StrictBooleanField(
+        help_text="`true`: only tokens Jupiter verified; `false`: only unverified ones; unknown is left out."
+    )
+    safe = StrictBooleanField(
+        help_text="`true`: mint and freeze authority both disabled; `false`: at least one still live. "
+        "Tokens whose authorities are unknown are left out either way.",
+    )
 
     def validate_protocol(self, value: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
@@ -146,6 +202,10 @@ class TokenListQuerySerializer(TimeframeQuerySerializer):
             min_volume=attrs.get("min_volume"),
             min_market_cap=attrs.get("min_market_cap"),
             max_market_cap=attrs.get("max_market_cap"),
+            min_holders=attrs.get("min_holders"),
+            max_top_holders_pct=attrs.get("max_top_holders_pct"),
+            verified=attrs.get("verified"),
+            safe=attrs.get("safe"),
         )
         cursor: Cursor | None = None
         if attrs.get("cursor"):
@@ -200,6 +260,14 @@ class TokenSerializer(serializers.Serializer):
     price_change = _num("Percent over `timeframe`, of the most liquid pool.")
     price_1hr_change = _num()
     price_24h_change = _num()
+    holder_count = _int("Holders, from Jupiter (null when it has not reported it).")
+    top_holders_pct = _num("Percent of the supply held by the top holders (Jupiter's audit), 0..100.")
+    mint_authority_disabled = serializers.BooleanField(allow_null=True, help_text="No one can mint more.")
+    freeze_authority_disabled = serializers.BooleanField(
+        allow_null=True, help_text="No one can freeze holders' accounts."
+    )
+    verified = serializers.BooleanField(allow_null=True, help_text="Verified by Jupiter.")
+    organic_score = _num("Jupiter's organic score, 0..100.")
     sources = serializers.ListField(child=serializers.CharField(), help_text="Every source that reported it.")
     updated_at = serializers.DateTimeField()
 

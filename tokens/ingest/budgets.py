@@ -21,6 +21,11 @@ from tokens.ingest.sources import BudgetSpec, source
 
 PAUSE_KEY = "mds:pause:{source}"
 MIN_PAUSE_SECONDS = 1.0
+# The longest a request may take to reach the upstream after its slot is taken: the HTTP client's
+# connect timeout (a new connection's TCP and TLS handshakes) plus a second of slack.
+CONNECT_TIMEOUT_SECONDS = 3.05
+ARRIVAL_MARGIN_SECONDS = CONNECT_TIMEOUT_SECONDS + 1.0
+UPSTREAM_WINDOW_SECONDS = 60
 
 
 class BudgetExhausted(Exception):
@@ -52,11 +57,19 @@ def _rate_limiter() -> MovingWindowRateLimiter:
 
 
 def budget_item(budget: BudgetSpec) -> limits.RateLimitItem:
-    return limits.RateLimitItemPerMinute(budget.per_minute)
+    """The budget as a moving window of 60 s plus the arrival margin, over the times slots are taken.
+
+    The upstream counts arrivals in its own 60 s window, and a request arrives up to
+    ARRIVAL_MARGIN_SECONDS after its slot was taken (later on a new connection than on a kept-alive
+    one). Any 60 s of arrivals holds requests whose slots were taken within 60 s + that margin, so
+    this window keeps every upstream window inside the budget.
+    """
+    window = int(UPSTREAM_WINDOW_SECONDS + ARRIVAL_MARGIN_SECONDS + 0.999)
+    return limits.RateLimitItemPerSecond(budget.per_minute, window)
 
 
 def remaining_budget(source_name: str) -> dict[str, int] | None:
-    """Requests left in each of the source's budgets over the current minute (None if Redis is down)."""
+    """Requests left in each of the source's budgets over the current window (None if Redis is down)."""
     try:
         limiter = _rate_limiter()
         return {

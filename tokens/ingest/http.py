@@ -140,7 +140,9 @@ class SourceClient:
         url = f"{self.base_url}{path}"
         started = time.monotonic()
         try:
-            response = self.session.get(url, params=params, timeout=(3.05, self.timeout))
+            response = self.session.get(
+                url, params=params, timeout=(budgets.CONNECT_TIMEOUT_SECONDS, self.timeout)
+            )
         except requests.RequestException as exc:
             metrics.upstream_request(self.source, "error", time.monotonic() - started)
             raise TransientError(self.source, f"{type(exc).__name__} on {path}") from exc

@@ -1,17 +1,19 @@
-"""Fetch plans: which calls each source makes in one refresh, within its per-refresh allowance."""
+"""Fetch plans: which calls each source makes in one refresh (per-purpose shares of its budget; see shares.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 
 from tokens.ingest.parsers import dexscreener, geckoterminal, jupiter
 from tokens.ingest.run import SourceRun, update_universe
+from tokens.ingest.shares import Purpose, Shares
 from tokens.ingest.sources import DEXSCREENER, GECKOTERMINAL, JUPITER
 from tokens.ingest.universe import calls_per_refresh
-from tokens.records import SOL_MINT, DiscoveryItem, PoolQuote, TokenQuote
+from tokens.records import REFERENCE_MINTS, SOL_MINT, Candle, DiscoveryItem, PoolQuote, Safety, TokenQuote
 from tokens.store import ingested
 
 
@@ -31,6 +33,38 @@ def _finish_discovery(run: SourceRun, items: list[DiscoveryItem], read: set[str]
         kept = [item for item in ingested.load_discovery(run.source) if item.list_name not in read]
         ingested.save_discovery(run.source, kept + items)
     run.universe = update_universe()
+
+
+# A purpose of a source's calls and the plan step that spends them: step(run, calls).
+PurposeStep = tuple[Purpose, Callable[[SourceRun, int], None]]
+
+
+def run_purposes(
+    run: SourceRun,
+    per_minute: int,
+    purposes: list[PurposeStep],
+    discovery: Callable[[SourceRun], object] | None = None,
+) -> None:
+    """Discovery when due (charged to the first purpose), then each purpose with the calls its bucket
+    holds plus what the purposes before it left unused this refresh (tokens/ingest/shares.py)."""
+    shares = Shares(run.source, [purpose for purpose, _ in purposes], per_minute)
+    try:
+        if discovery is not None and run.discovery_due():
+            before = run.calls
+            try:
+                discovery(run)
+            finally:
+                shares.charge(purposes[0][0].name, run.calls - before)
+        for purpose, step in purposes:
+            offered = shares.available(purpose.name)
+            before = run.calls
+            try:
+                if offered > 0:
+                    step(run, offered)
+            finally:
+                shares.spent(purpose.name, offered, run.calls - before)
+    finally:
+        shares.save()
 
 
 # --- DexScreener ---------------------------------------------------------------------------------
@@ -116,17 +150,16 @@ def _jupiter_discovery(run: SourceRun) -> int:
                 items += parsed[0]
                 for quote in parsed[1]:
                     _merge_token_quote(run, quote, price_only=False)
+                    run.snapshot.safety_read_at[quote.mint] = run.started
     finally:
         _finish_discovery(run, items)
     return len(JUPITER_LISTS)
 
 
-def refresh_jupiter(run: SourceRun) -> None:
-    allowance = calls_per_refresh(JUPITER.budget().per_minute, settings.REFRESH_SECONDS)
-    if run.discovery_due():
-        allowance -= _jupiter_discovery(run)
+def _jupiter_prices(run: SourceRun, calls: int) -> None:
+    """Price v3 over the universe, SOL in every batch (the SOL price of the whole snapshot)."""
     mints = [m for m in run.universe if m != SOL_MINT]
-    for batch in run.sweep("price", mints, JUPITER.batch_size - 1, max(allowance, 1)):
+    for batch in run.sweep("price", mints, JUPITER.batch_size - 1, calls):
         ids = [SOL_MINT, *batch]
         payload = run.call(JUPITER.path("price"), {"ids": ",".join(ids)})
         prices = run.parse(jupiter.parse_prices, payload, run.started)
@@ -135,6 +168,60 @@ def refresh_jupiter(run: SourceRun) -> None:
         for mint in ids:
             quote = prices.get(mint) or TokenQuote("jupiter", mint, fetched_at=run.started)
             _merge_token_quote(run, quote, price_only=True)
+
+
+def safety_due(run: SourceRun) -> list[str]:
+    """Tracked mints whose safety data is older than SAFETY_REFRESH_SECONDS (never read first, then oldest)."""
+    read_at = run.snapshot.safety_read_at
+    oldest = run.started - settings.SAFETY_REFRESH_SECONDS
+    due = [m for m in run.universe if m not in REFERENCE_MINTS and read_at.get(m, 0.0) <= oldest]
+    return sorted(due, key=lambda m: read_at.get(m, 0.0))
+
+
+def _jupiter_safety(run: SourceRun, calls: int) -> None:
+    """Token search for the mints whose holder and authority data is due, up to 100 a call."""
+    due = safety_due(run)
+    for i in range(0, min(len(due), calls * SEARCH_BATCH), SEARCH_BATCH):
+        batch = due[i : i + SEARCH_BATCH]
+        payload = run.call(JUPITER.path("search"), {"query": ",".join(batch)})
+        found = run.parse(jupiter.parse_search, payload, run.started)
+        if found is None:
+            continue
+        by_mint = {q.mint: q for q in found}
+        for mint in batch:
+            quote = by_mint.get(mint)
+            old = run.snapshot.tokens.get(mint)
+            if quote is None:  # Jupiter does not know it: all six unknown
+                if old is not None:
+                    run.snapshot.tokens[mint] = dataclasses.replace(old, safety=Safety())
+            elif old is None:
+                run.snapshot.tokens[mint] = quote
+            else:
+                run.snapshot.tokens[mint] = dataclasses.replace(old, safety=quote.safety)
+            run.snapshot.safety_read_at[mint] = run.started
+
+
+SEARCH_BATCH = 100  # mints per token search
+
+
+def safety_share() -> float:
+    """Jupiter's share for safety data: twice what re-reading a full universe every
+    SAFETY_REFRESH_SECONDS needs (the discovery lists bring much of it for free), at most a quarter."""
+    calls_per_minute = (
+        -(-settings.TOKEN_UNIVERSE_MAX // SEARCH_BATCH) * 60.0 / settings.SAFETY_REFRESH_SECONDS
+    )
+    return min(0.25, 2.0 * calls_per_minute / max(JUPITER.budget().per_minute, 1))
+
+
+# What Jupiter's calls are spent on, in priority order (see GECKO_PURPOSES).
+JUPITER_PURPOSES: list[PurposeStep] = [
+    (Purpose("prices", lambda: 1.0 - safety_share()), _jupiter_prices),
+    (Purpose("safety", safety_share), _jupiter_safety),
+]
+
+
+def refresh_jupiter(run: SourceRun) -> None:
+    run_purposes(run, JUPITER.budget().per_minute, JUPITER_PURPOSES, _jupiter_discovery)
 
 
 # --- GeckoTerminal -------------------------------------------------------------------------------
@@ -174,26 +261,67 @@ def _gecko_discovery(run: SourceRun) -> int:
     return len(pages) * len(GECKO_LISTS)
 
 
-def refresh_geckoterminal(run: SourceRun) -> None:
-    allowance = calls_per_refresh(GECKOTERMINAL.budget().per_minute, settings.REFRESH_SECONDS)
-    if run.discovery_due():
-        allowance -= _gecko_discovery(run)
-    ohlcv_calls = int(allowance * settings.OHLCV_SHARE) if allowance >= 3 else 0
-    for batch in run.sweep("multi", run.universe, GECKOTERMINAL.batch_size, max(allowance - ohlcv_calls, 1)):
-        payload = run.call(
-            GECKOTERMINAL.path("tokens_multi", mints=",".join(batch)), {"include": "top_pools"}
-        )
-        parsed = run.parse(geckoterminal.parse_tokens_multi, payload, run.started)
+def _multi_request(batch: list[str]) -> tuple[str, dict[str, Any]]:
+    return GECKOTERMINAL.path("tokens_multi", mints=",".join(batch)), {"include": "top_pools"}
+
+
+def _ohlcv_requests(
+    run: SourceRun,
+) -> tuple[dict[str, str], Callable[[list[str]], tuple[str, dict[str, Any]]]]:
+    """Each tracked mint's top pool, and the daily-OHLCV request of that pool, asked with token=<mint>
+    so the candles follow the token's own side of the pool."""
+    top_pool = {m: q.top_pool for m in run.universe if (q := run.snapshot.tokens.get(m)) and q.top_pool}
+
+    def request(batch: list[str]) -> tuple[str, dict[str, Any]]:
+        mint = batch[0]
+        return GECKOTERMINAL.path("ohlcv_day", pool=top_pool[mint]), {"limit": 8, "token": mint}
+
+    return top_pool, request
+
+
+def _store_candles(run: SourceRun, pool_address: str, mint: str, candles: list[Candle]) -> None:
+    pool = run.snapshot.pools.get(pool_address)
+    if pool is not None and pool.quote_mint == mint and pool.base_mint != mint:
+        run.snapshot.quote_candles[pool_address] = candles
+    else:
+        run.snapshot.candles[pool_address] = candles
+
+
+def _gecko_tokens(run: SourceRun, calls: int) -> None:
+    """tokens/multi over the universe (with each token's top pools); batches asked within the cache
+    window are passed over."""
+    for _, path, params in run.fresh_sweep(
+        "multi", run.universe, GECKOTERMINAL.batch_size, calls, _multi_request
+    ):
+        parsed = run.parse(geckoterminal.parse_tokens_multi, run.call(path, params), run.started)
         if parsed:
             for quote in parsed[0]:
                 run.snapshot.tokens[quote.mint] = quote
             _store_pools(run, parsed[1])
-    top_pools = [q.top_pool for m in run.universe if (q := run.snapshot.tokens.get(m)) and q.top_pool]
-    for (pool,) in run.sweep("ohlcv", top_pools, 1, ohlcv_calls):
-        payload = run.call(GECKOTERMINAL.path("ohlcv_day", pool=pool), {"limit": 8})
-        candles = run.parse(geckoterminal.parse_ohlcv, payload)
+
+
+def _gecko_ohlcv(run: SourceRun, calls: int) -> None:
+    """Daily OHLCV of each tracked token's top pool, for the 7-day figures."""
+    top_pool, ohlcv_request = _ohlcv_requests(run)
+    for (mint,), path, params in run.fresh_sweep("ohlcv", list(top_pool), 1, calls, ohlcv_request):
+        candles = run.parse(geckoterminal.parse_ohlcv, run.call(path, params))
         if candles is not None:
-            run.snapshot.candles[pool] = candles
+            _store_candles(run, top_pool[mint], mint, candles)
+
+
+# What GeckoTerminal's calls are spent on, in priority order, each with its share of the budget.
+# A purpose plugs in with one line, e.g. `(Purpose("backfill", 0.0), backfill_step)` last: a purpose of
+# share 0 gets only the calls the others leave in a refresh (step(run, calls) spends at most `calls`).
+GECKO_PURPOSES: list[PurposeStep] = [
+    (Purpose("tokens", lambda: 1.0 - settings.OHLCV_SHARE), _gecko_tokens),
+    (Purpose("ohlcv", lambda: settings.OHLCV_SHARE), _gecko_ohlcv),
+]
+
+
+def refresh_geckoterminal(run: SourceRun) -> None:
+    """Discovery when due, then each purpose's share: no request repeated within the cache window, so
+    calls a fresh answer would not need go to the next purpose."""
+    run_purposes(run, GECKOTERMINAL.budget().per_minute, GECKO_PURPOSES, _gecko_discovery)
 
 
 PLANS: dict[str, Callable[[SourceRun], None]] = {

@@ -101,3 +101,5 @@ def prune(snap: SourceSnapshot, universe: set[str], now: float) -> None:
         mint: quote for mint, quote in snap.tokens.items() if mint in universe or mint in REFERENCE_MINTS
     }
     snap.candles = {address: rows for address, rows in snap.candles.items() if address in snap.pools}
+    snap.quote_candles = {a: rows for a, rows in snap.quote_candles.items() if a in snap.pools}
+    snap.safety_read_at = {m: t for m, t in snap.safety_read_at.items() if m in universe}

@@ -35,6 +35,12 @@ class Source:
     headers: dict[str, str] = field(default_factory=dict)
     api_key_setting: str | None = None  # sent as `api_key_header` when the setting is non-empty
     api_key_header: str | None = None
+    # The upstream caches answers this long (setting name): the same request is not repeated sooner.
+    cache_seconds_setting: str | None = None
+
+    @property
+    def cache_seconds(self) -> float:
+        return float(getattr(settings, self.cache_seconds_setting)) if self.cache_seconds_setting else 0.0
 
     @property
     def base_url(self) -> str:
@@ -81,7 +87,11 @@ JUPITER = Source(
     base_url_setting="JUPITER_BASE_URL",
     budgets=(BudgetSpec("default", "JUPITER_RPM"),),
     batch_size=50,
-    endpoints={"list": "/tokens/v2/{category}/{interval}", "price": "/price/v3"},
+    endpoints={
+        "list": "/tokens/v2/{category}/{interval}",
+        "price": "/price/v3",
+        "search": "/tokens/v2/search",
+    },
     headers={"Accept": "application/json"},
     api_key_setting="JUPITER_API_KEY",
     api_key_header="x-api-key",
@@ -99,7 +109,8 @@ GECKOTERMINAL = Source(
         "tokens_multi": "/networks/solana/tokens/multi/{mints}",
         "ohlcv_day": "/networks/solana/pools/{pool}/ohlcv/day",
     },
-    headers={"Accept": "application/json"},
+    headers={"Accept": "application/json;version=20230302"},  # the API version the parsers were written for
+    cache_seconds_setting="GECKOTERMINAL_CACHE_SECONDS",
 )
 
 SOURCES_BY_NAME: dict[str, Source] = {s.name: s for s in (DEXSCREENER, JUPITER, GECKOTERMINAL)}

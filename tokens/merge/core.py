@@ -12,6 +12,7 @@ tokens/merge/figures.py, cross-source votes, market cap and FDV in tokens/merge/
   dex_id, pair_address, pair_created_at. price change per window: the most liquid pool where the token is
   the base and the window has one, else the first token-level figure (TRUST_ORDER).
 - name, ticker, icon: token-level metadata (TRUST_ORDER), then the pools', most liquid first.
+- safety (holders, top holders' share, mint/freeze authority, verified, organic score): Jupiter's, as last read.
 - SOL: Jupiter's SOL price, else the deepest SOL/USDC or SOL/USDT pool, else any source's SOL token price.
 - Unknown stays None; nothing non-finite comes out.
 """
@@ -41,6 +42,7 @@ from tokens.records import (
     USDT_MINT,
     Candle,
     PoolQuote,
+    Safety,
     SourcePrice,
     SourceSnapshot,
     Token,
@@ -48,6 +50,7 @@ from tokens.records import (
 )
 
 _DOLLARS = (USDC_MINT, USDT_MINT)
+_NO_SAFETY = Safety()
 
 
 @dataclass
@@ -102,9 +105,12 @@ def merge_universe(
 ) -> dict[str, Token]:
     """Tokens in universe order; each distinct pool is merged once, when a token first needs it."""
     candles: dict[str, list[Candle]] = {}
+    quote_candles: dict[str, list[Candle]] = {}
     for snap in snaps:
         for address, rows in snap.candles.items():
             candles.setdefault(address, rows)
+        for address, rows in snap.quote_candles.items():
+            quote_candles.setdefault(address, rows)
     merged: dict[str, MergedPool] = {}
     tokens: dict[str, Token] = {}
     for mint in universe:
@@ -114,7 +120,9 @@ def merge_universe(
         for address, is_base in pools_by_mint.get(mint, ()):
             pool = merged.get(address)
             if pool is None:
-                pool = merged[address] = merge_pool(address, quotes_by_pool[address], candles.get(address))
+                pool = merged[address] = merge_pool(
+                    address, quotes_by_pool[address], candles.get(address), quote_candles.get(address)
+                )
             entries.append((pool, is_base))
         token_quotes = {tq.source: tq for snap in snaps if (tq := snap.tokens.get(mint)) is not None}
         token = merge_token(mint, entries, token_quotes, sol, now, factor)
@@ -166,7 +174,15 @@ def merge_token(
         updated_at=now,
         pools=[pool_view(p, is_base) for p, is_base in ranked],
         by_source={source: by_source(views[source], source in excluded) for source in names},
+        safety=safety_of(token_quotes),
     )
+
+
+def safety_of(token_quotes: Mapping[str, TokenQuote]) -> Safety:
+    """Jupiter's safety data of the token as last read; all None when Jupiter has not reported it."""
+    jupiter = token_quotes.get("jupiter")
+    safety = getattr(jupiter, "safety", None) if jupiter is not None else None
+    return safety if safety is not None else _NO_SAFETY
 
 
 def in_sol(usd: float | None, sol: float | None) -> float | None:

@@ -94,15 +94,17 @@ def token_windows(ranked: list[PoolSide], fallbacks: list[TokenQuote]) -> dict[s
 
 
 def d7_window(ranked: list[PoolSide]) -> WindowStats:
-    """7d: the sum of the pools' 7-day candle volumes, the most liquid base-side pool's 7-day change."""
+    """7d: the sum of the pools' 7-day candle volumes, the 7-day change of the most liquid pool that has
+    candles of this token's side (the base's, or the quote's when asked with token=<mint>)."""
     volume = change = None
     for pool, is_base in ranked:
-        w = pool.windows.get("d7")
+        own = pool.windows.get("d7") if is_base else pool.quote_d7
+        w = own or pool.windows.get("d7")
         if w is not None:
             if w.volume_usd is not None:
                 volume = w.volume_usd if volume is None else volume + w.volume_usd
-            if change is None and is_base:
-                change = w.price_change_pct
+            if change is None and own is not None:
+                change = own.price_change_pct
     return WindowStats(finite(volume), None, None, change)
 
 

@@ -48,6 +48,7 @@ class MergedPool:
     windows: dict[str, WindowStats]  # WINDOWS, plus "d7" when the pool has daily candles
     sources: list[str]
     quotes: list[PoolQuote]  # preferred first (see module docstring), all in this orientation
+    quote_d7: WindowStats | None = None  # 7d of the quote-side token, from OHLCV asked with token=<its mint>
 
     def price_for(self, is_base: bool, excluded: Iterable[str] = ()) -> float | None:
         """The token's price in this pool, from the preferred quote of a source not in `excluded`."""
@@ -87,12 +88,24 @@ def _orientation(quotes: list[PoolQuote]) -> tuple[str, str]:
     return first.base_mint, first.quote_mint
 
 
-def merge_pool(address: str, quotes: list[PoolQuote], candles: list[Candle] | None) -> MergedPool:
-    """The distinct pool behind one or more sources' quotes of `address`."""
+def merge_pool(
+    address: str,
+    quotes: list[PoolQuote],
+    candles: list[Candle] | None,
+    quote_candles: list[Candle] | None = None,
+) -> MergedPool:
+    """The distinct pool behind one or more sources' quotes of `address`.
+
+    `candles` follow the base token's price, `quote_candles` the quote token's (OHLCV asked with
+    token=<quote mint>): each side's 7-day change comes from its own candles only.
+    """
     pool = _from_one(address, quotes[0]) if len(quotes) == 1 else _from_several(address, quotes)
     if candles:
         volume, change = pool_d7(candles)
         pool.windows["d7"] = WindowStats(volume_usd=volume, price_change_pct=change)
+    if quote_candles:
+        volume, change = pool_d7(quote_candles)
+        pool.quote_d7 = WindowStats(volume_usd=volume, price_change_pct=change)
     return pool
 
 

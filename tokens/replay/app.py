@@ -66,8 +66,13 @@ class ReplayApp:
                 self._cached = (key, market_view(self.universe, self.state, now))
             return self._cached[1]
 
-    def upstream(self, source: str, path: str, query_string: str, now: float | None = None) -> Response:
-        """One upstream GET: faults first, then Jupiter's rate window, then the rendered answer."""
+    def upstream(
+        self, source: str, path: str, query_string: str, now: float | None = None, accept: str | None = None
+    ) -> Response:
+        """One upstream GET: faults first, then Jupiter's rate window, then the rendered answer.
+
+        `accept` (the request's Accept header) is only logged, so tests can see what clients sent.
+        """
         now = time.time() if now is None else now
         fault = self.faults.take(source)
         rate_headers: dict[str, str] = {}
@@ -83,7 +88,7 @@ class ReplayApp:
         else:
             reply = route(source, path, parse_qs(query_string), self.view(now))
             response = _with_fault(Response.json(reply.status, reply.body, rate_headers), fault)
-        self.log.record(now, source, path, query_string, response.status)
+        self.log.record(now, source, path, query_string, response.status, accept)
         return response
 
     def reset(self, now: float | None = None) -> None:

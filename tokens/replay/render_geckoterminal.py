@@ -3,7 +3,8 @@
 Quirks kept from the recorded samples: ids are "solana_<address>", numbers are decimal strings (prices
 with the full float expansion), counts are ints, `included` holds de-duplicated token/dex records
 only when `include=` asks for them, pump.fun curve pools have null native/quote prices, and
-`market_cap_usd` is often null. tokens/multi's top_pools names only each token's first top pool.
+`market_cap_usd` is often null. tokens/multi's `total_reserve_in_usd` is the token's side of its pools'
+reserves (half of each pool), not their liquidity; its top_pools names only each token's first top pool.
 """
 
 from __future__ import annotations
@@ -216,7 +217,8 @@ def _token_resource(view: MarketView, mint: str, pool: PoolState) -> dict[str, A
         "normalized_total_supply": gt_short(supply),
         "price_usd": gt_short(price, 13),
         "fdv_usd": gt_short(price * supply),
-        "total_reserve_in_usd": gt_decimal(sum(p.liquidity_usd * view.noise(GT, p.spec.address + ":liquidity") for p in gt_pools)),
+        # One side's reserve (this token's half of each pool), as the real API means it: not liquidity.
+        "total_reserve_in_usd": gt_decimal(sum(0.5 * p.liquidity_usd * view.noise(GT, p.spec.address + ":liquidity") for p in gt_pools)),
         "volume_usd": {"h24": gt_short(sum(p.volume["h24"] * view.noise(GT, p.spec.address + ":volume") for p in gt_pools))},
         "market_cap_usd": pool_resource(view, pool)["attributes"]["market_cap_usd"],
     }  # fmt: skip
@@ -240,20 +242,43 @@ def _launchpad(token: TokenState) -> dict[str, Any]:
     }
 
 
-def ohlcv_day(view: MarketView, address: str, limit: int) -> dict[str, Any] | None:
-    """/pools/{pool}/ohlcv/day?limit=N: daily candles, newest first; None for an unknown pool."""
+QUIET_DAY_SHARE = 0.15  # share of a pool's past days (before yesterday) without trades: no candle
+
+
+def ohlcv_day(view: MarketView, address: str, limit: int, token: str | None = None) -> dict[str, Any] | None:
+    """/pools/{pool}/ohlcv/day?limit=N&token=…: daily candles, newest first; None for an unknown pool.
+
+    `token` picks the side whose price the candles follow: `base` (default) or the base mint, `quote` or
+    the quote mint. Days without trades are left out, as GeckoTerminal does. A token that is not in the
+    pool raises ValueError.
+    """
     pool = view.pools.get(address)
     if pool is None or GT not in pool.spec.sources:
         return None
     spec = pool.spec
+    if token in (None, "", "base", spec.mint):
+        side = "base"
+    elif token in ("quote", spec.quote_mint):
+        side = "quote"
+    else:
+        raise ValueError(f"token {token!r} is not in pool {address}")
     today = int(view.at // 86400 * 86400)
     days = min(limit, (today - int(spec.created_at // 86400 * 86400)) // 86400 + 1)
-    reference = pool.price_usd / (1 + pool.change["h24"] / 100)  # the price 24 hours ago
-    closes = [gt_price(view, pool), reference]
+    if side == "base":
+        reference = pool.price_usd / (1 + pool.change["h24"] / 100)  # the price 24 hours ago
+        closes = [gt_price(view, pool), reference]
+        swing = 0.7
+    else:
+        quote_now = pool.quote_price_usd * view.noise(GT, spec.address + ":quote")
+        closes = [quote_now, quote_now * (1 + 0.04 * (stable_unit(spec.quote_mint, "qday", 0) - 0.5))]
+        swing = 0.06
     for day in range(1, days):
-        closes.append(closes[-1] * math.exp(-0.7 * (stable_unit(spec.address, "day", day) - 0.5)))
+        walk = ("day", day) if side == "base" else ("quote-day", day)
+        closes.append(closes[-1] * math.exp(-swing * (stable_unit(spec.address, *walk) - 0.5)))
     rows = []
     for day in range(days):
+        if day >= 2 and stable_unit(spec.address, "quiet", day) < QUIET_DAY_SHARE:
+            continue  # no trades that day: GeckoTerminal sends no candle
         close = closes[day]
         open_ = closes[day + 1] if day + 1 < days else close * (1 - 0.3 * stable_unit(spec.address, "open"))
         wick = 0.1 * stable_unit(spec.address, "wick", day)
@@ -272,7 +297,13 @@ def ohlcv_day(view: MarketView, address: str, limit: int) -> dict[str, Any] | No
         )
     return {
         "data": {
-            "id": str(uuid.UUID(bytes=stable_bytes(spec.address, today, limit, length=16))),
+            "id": str(
+                uuid.UUID(
+                    bytes=stable_bytes(
+                        spec.address, today, limit, *(() if side == "base" else (side,)), length=16
+                    )
+                )
+            ),
             "type": "ohlcv_request_response",
             "attributes": {"ohlcv_list": rows},
         },

@@ -1,8 +1,9 @@
-"""Jupiter's JSON for the synthetic market: Price API v3 and Tokens API v2 category lists (pure).
+"""Jupiter's JSON for the synthetic market: Price API v3, Tokens API v2 category lists and search (pure).
 
 Quirks kept from the recorded samples: price v3 is a top-level object keyed by mint with no wrapper,
 tokens Jupiter cannot price are omitted; token stats objects are sparse (zero/unknown keys are left
-out, organic figures only for tokens with an organic score); small prices are plain floats.
+out, organic figures only for tokens with an organic score); small prices are plain floats; `audit.*Disabled`
+appear only when true, and a top-level `mintAuthority`/`freezeAuthority` names an authority still held.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tokens.replay.market import MarketView, TokenState
 from tokens.replay.world import JUP
 
 MAX_PRICE_IDS = 50
+MAX_SEARCH_MINTS = 100
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 50
 TOKEN_2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
@@ -79,6 +81,21 @@ def token_list(view: MarketView, category: str, interval: str, limit: int) -> li
     return [token_info(view, t) for t in discovery.jupiter_list(view, category, interval, limit)]
 
 
+def search(view: MarketView, mints: list[str]) -> list[dict[str, Any]]:
+    """/tokens/v2/search?query={mints}: the token object of each mint Jupiter knows, in query order."""
+    out = []
+    for mint in dict.fromkeys(mints):
+        token = view.tokens.get(mint)
+        if token is not None and token.spec.jupiter:
+            out.append(token_info(view, token))
+    return out
+
+
+def freeze_disabled(mint: str, pump: bool) -> bool:
+    """About one non-pump token in five keeps its freeze authority."""
+    return pump or stable_unit(mint, "freeze-authority") >= 0.2
+
+
 def token_info(view: MarketView, token: TokenState) -> dict[str, Any]:
     """One Tokens API v2 item (MintInformation)."""
     spec = token.spec
@@ -101,6 +118,8 @@ def token_info(view: MarketView, token: TokenState) -> dict[str, Any]:
     item["tokenProgram"] = TOKEN_2022 if spec.pump else TOKEN_PROGRAM
     if not mint_disabled:
         item["mintAuthority"] = stable_address(mint, "mint-authority")
+    if not freeze_disabled(mint, spec.pump):
+        item["freezeAuthority"] = stable_address(mint, "freeze-authority")
     item.update(_launch_fields(token))
     price = usd_price(view, token)
     item["holderCount"] = int(10 ** (1.5 + 3 * stable_unit(mint, "holders")))
@@ -177,7 +196,8 @@ def _audit(token: TokenState, mint_disabled: bool) -> dict[str, Any]:
     audit: dict[str, Any] = {}
     if mint_disabled:
         audit["mintAuthorityDisabled"] = True
-    audit["freezeAuthorityDisabled"] = True
+    if freeze_disabled(mint, token.spec.pump):
+        audit["freezeAuthorityDisabled"] = True
     audit["topHoldersPercentage"] = 10 + 60 * stable_unit(mint, "top-holders")
     if token.spec.pump:
         audit["devBalancePercentage"] = 5 * stable_unit(mint, "dev-balance")

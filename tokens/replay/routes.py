@@ -88,6 +88,13 @@ def _jupiter(path: str, query: Query, view: MarketView) -> Reply:
         if len(ids) > jupiter.MAX_PRICE_IDS:
             return Reply(400, {"error": f"Too many ids: at most {jupiter.MAX_PRICE_IDS} are allowed"})
         return Reply(200, jupiter.price_v3(view, ids))
+    if path == "/tokens/v2/search":
+        terms = _csv(_param(query, "query", "") or "")
+        if not terms:
+            return Reply(400, {"error": "Query parameter query is required"})
+        if len(terms) > jupiter.MAX_SEARCH_MINTS:
+            return Reply(400, {"error": f"Too many mints: at most {jupiter.MAX_SEARCH_MINTS} are allowed"})
+        return Reply(200, jupiter.search(view, terms))
     if match := re.fullmatch(r"/tokens/v2/([a-z]+)/([0-9a-z]+)", path):
         category, interval = match.groups()
         if category not in discovery.JUPITER_CATEGORIES:
@@ -130,7 +137,10 @@ def _geckoterminal(path: str, query: Query, view: MarketView) -> Reply:
         limit = _int_param(query, "limit", 100, 1, 1000)
         if limit is None:
             return _gt_error(400, "limit must be an integer from 1 to 1000")
-        doc = geckoterminal.ohlcv_day(view, address, limit)
+        try:
+            doc = geckoterminal.ohlcv_day(view, address, limit, _param(query, "token"))
+        except ValueError:
+            return _gt_error(400, "token must be base, quote or one of the pool's token addresses")
         return Reply(200, doc) if doc else _gt_error(404, "Not Found")
     return _gt_error(404, "Not Found")
 

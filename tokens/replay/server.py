@@ -25,8 +25,9 @@ class ReplayHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 512
 
-    def __init__(self, address: tuple[str, int], app: ReplayApp) -> None:
+    def __init__(self, address: tuple[str, int], app: ReplayApp, handshake_seconds: float = 0.0) -> None:
         self.app = app
+        self.handshake_seconds = handshake_seconds
         super().__init__(address, ReplayHandler)
 
 
@@ -34,6 +35,12 @@ class ReplayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "replay-upstream/1"
     server: ReplayHTTPServer
+
+    def handle(self) -> None:
+        """Serve one connection; its first request is read only after the simulated TLS handshake."""
+        if self.server.handshake_seconds > 0:
+            time.sleep(self.server.handshake_seconds)
+        super().handle()
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -54,7 +61,9 @@ class ReplayHandler(BaseHTTPRequestHandler):
         elif prefix == "_control":
             response = control(self.server.app, method, parts.path, parts.query, body)
         elif prefix in SOURCES and method == "GET":
-            response = self.server.app.upstream(prefix, "/" + rest, parts.query, started)
+            response = self.server.app.upstream(
+                prefix, "/" + rest, parts.query, started, accept=self.headers.get("Accept")
+            )
         elif prefix in SOURCES:
             response = Response.json(405, {"error": "upstream endpoints answer GET only"})
         else:
@@ -93,6 +102,10 @@ class ReplayHandler(BaseHTTPRequestHandler):
         """Silence the stdlib's per-request stderr line; _dispatch logs at debug level instead."""
 
 
-def make_server(host: str, port: int, app: ReplayApp) -> ReplayHTTPServer:
-    """A bound (not yet serving) replay server; port 0 picks a free port."""
-    return ReplayHTTPServer((host, port), app)
+def make_server(host: str, port: int, app: ReplayApp, handshake_seconds: float = 0.0) -> ReplayHTTPServer:
+    """A bound (not yet serving) replay server; port 0 picks a free port.
+
+    `handshake_seconds` delays the first request of every new connection, as a real upstream's TLS
+    handshake does: a request sent on a new connection arrives later than one on a kept-alive one.
+    """
+    return ReplayHTTPServer((host, port), app, handshake_seconds)

@@ -18,8 +18,10 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
 
-    def record(self, t: float, source: str, path: str, query: str, status: int) -> None:
-        entry = {"t": t, "source": source, "path": path, "query": query, "status": status}
+    def record(
+        self, t: float, source: str, path: str, query: str, status: int, accept: str | None = None
+    ) -> None:
+        entry = {"t": t, "source": source, "path": path, "query": query, "status": status, "accept": accept}
         with self._lock:
             self._entries.append(entry)
 

@@ -33,6 +33,10 @@ def sort_value(token: Token, field: str, timeframe: str) -> float | None:
         value = token.price_usd
     elif field == "age":
         value = None if token.pair_created_at is None else -token.pair_created_at
+    elif field == "holders":
+        safety = getattr(token, "safety", None)  # None in snapshots merged before safety data
+        holders = safety.holder_count if safety is not None else None
+        value = None if holders is None else float(holders)
     else:
         raise ValueError(f"unknown ordering field {field!r}")
     if value is None or not math.isfinite(value):

@@ -12,14 +12,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tokens.dexes import dex_matches
-from tokens.records import TIMEFRAMES, Token, WindowStats
+from tokens.records import TIMEFRAMES, Safety, Token, WindowStats
 
-ORDER_FIELDS: tuple[str, ...] = ("volume", "price_change", "market_cap", "liquidity", "txns", "price", "age")
+ORDER_FIELDS: tuple[str, ...] = (
+    "volume",
+    "price_change",
+    "market_cap",
+    "liquidity",
+    "txns",
+    "price",
+    "age",
+    "holders",
+)
 ORDERINGS: tuple[str, ...] = tuple(o for f in ORDER_FIELDS for o in (f, f"-{f}"))
 DEFAULT_TIMEFRAME = "24h"
 DEFAULT_ORDERING = "-volume"
 
 _EMPTY = WindowStats()
+_NO_SAFETY = Safety()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,10 @@ class TokenQuery:
     min_volume: float | None = None
     min_market_cap: float | None = None
     max_market_cap: float | None = None
+    min_holders: int | None = None
+    max_top_holders_pct: float | None = None
+    verified: bool | None = None
+    safe: bool | None = None  # True: mint and freeze authority both disabled; False: not both
 
     def fingerprint(self) -> str:
         """A stable text form of the query, for binding cursors and keying caches."""
@@ -47,6 +61,9 @@ class TokenQuery:
                 for v in (self.min_liquidity, self.min_volume, self.min_market_cap, self.max_market_cap)
             ),
         )
+        safety = (self.min_holders, self.max_top_holders_pct, self.verified, self.safe)
+        if any(v is not None for v in safety):  # queries without them keep their fingerprint (and cursors)
+            parts += tuple(repr(v) for v in safety)
         return "|".join(parts)
 
 
@@ -64,6 +81,28 @@ def matcher(query: TokenQuery) -> Callable[[Token], bool]:
         (query.max_market_cap, lambda t: t.market_cap_usd, -1),
     )
     active = [(limit, get, sign) for limit, get, sign in bounds if limit is not None]
+    safety_bounds = (
+        (query.min_holders, lambda s: s.holder_count, 1),
+        (query.max_top_holders_pct, lambda s: s.top_holders_pct, -1),
+    )
+    active_safety = [(limit, get, sign) for limit, get, sign in safety_bounds if limit is not None]
+    wants_safety = bool(active_safety) or query.verified is not None or query.safe is not None
+
+    def keep_safety(token: Token) -> bool:
+        s = getattr(token, "safety", None) or _NO_SAFETY
+        for limit, get, sign in active_safety:
+            value = get(s)
+            if value is None or (value - limit) * sign < 0:
+                return False
+        if query.verified is not None and (s.verified is None or s.verified != query.verified):
+            return False
+        if query.safe is not None:
+            mint_off, freeze_off = s.mint_authority_disabled, s.freeze_authority_disabled
+            if query.safe:
+                return mint_off is True and freeze_off is True
+            # safe=false: known to be unsafe (an authority known to be live)
+            return mint_off is False or freeze_off is False
+        return True
 
     def keep(token: Token) -> bool:
         if needle and not _text_matches(token, needle, query.q or ""):
@@ -74,7 +113,7 @@ def matcher(query: TokenQuery) -> Callable[[Token], bool]:
             value = get(token)
             if value is None or (value - limit) * sign < 0:
                 return False
-        return True
+        return not wants_safety or keep_safety(token)
 
     return keep
 
@@ -93,6 +132,15 @@ def has_filters(query: TokenQuery) -> bool:
         or query.protocols
         or any(
             v is not None
-            for v in (query.min_liquidity, query.min_volume, query.min_market_cap, query.max_market_cap)
+            for v in (
+                query.min_liquidity,
+                query.min_volume,
+                query.min_market_cap,
+                query.max_market_cap,
+                query.min_holders,
+                query.max_top_holders_pct,
+                query.verified,
+                query.safe,
+            )
         )
     )

@@ -19,7 +19,16 @@ KEY_UNIVERSE = "universe"
 
 def load_source(name: str) -> SourceSnapshot:
     snap = cache.get(KEY_SOURCE.format(name=name))
-    return snap if isinstance(snap, SourceSnapshot) else SourceSnapshot(source=name)
+    if not isinstance(snap, SourceSnapshot):
+        return SourceSnapshot(source=name)
+    if not hasattr(snap, "quote_candles"):  # saved before the field existed
+        snap.quote_candles = {}
+    if not hasattr(snap, "safety_read_at"):  # likewise
+        snap.safety_read_at = {}
+        for quote in snap.tokens.values():
+            if not hasattr(quote, "safety"):
+                quote.safety = None
+    return snap
 
 
 def save_source(snap: SourceSnapshot) -> None:

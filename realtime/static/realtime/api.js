@@ -31,10 +31,11 @@ export class TokenApi {
     this.base = base.endsWith("/") ? base : `${base}/`;
   }
 
-  listUrl({ timeframe, ordering, q, protocol, limit }) {
+  listUrl({ timeframe, ordering, q, protocol, safe, limit }) {
     const params = new URLSearchParams({ timeframe, ordering });
     if (q && q.trim()) params.set("q", q.trim());
     if (protocol) params.set("protocol", protocol);
+    if (safe) params.set("safe", "true");
     if (limit) params.set("limit", String(limit));
     return `${this.base}?${params}`;
   }

@@ -1,4 +1,5 @@
-// The query controls: timeframe tabs (arrow keys move between them), search box, protocol filter.
+// The query controls: timeframe tabs (arrow keys move between them), search box, protocol filter,
+// the "safe only" toggle.
 
 import { debounce } from "./timing.js";
 
@@ -35,6 +36,8 @@ export class Controls {
       }
     });
     this.protocol.addEventListener("change", () => onChange({ protocol: this.protocol.value }));
+    this.safe = root.querySelector("[data-safe]");
+    if (this.safe) this.safe.addEventListener("change", () => onChange({ safe: this.safe.checked }));
     document.addEventListener("keydown", (event) => {
       const typing = event.target.closest && event.target.closest("input, select, textarea");
       if (event.key === "/" && !typing && canFocusSearch()) {
@@ -45,7 +48,7 @@ export class Controls {
   }
 
   /** Show `query` in the controls (after a change, or from the URL at start). */
-  sync({ timeframe, q, protocol }) {
+  sync({ timeframe, q, protocol, safe = false }) {
     for (const tab of this.tabs) {
       const selected = tab.dataset.timeframe === timeframe;
       tab.setAttribute("aria-selected", String(selected));
@@ -53,5 +56,6 @@ export class Controls {
     }
     if (this.search.value !== q) this.search.value = q;
     this.protocol.value = protocol;
+    if (this.safe) this.safe.checked = Boolean(safe);
   }
 }

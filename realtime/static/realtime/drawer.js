@@ -176,6 +176,19 @@ export class TokenDrawer {
       ];
     });
 
+    const safetySection = el("section", "drawer-section safety");
+    safetySection.dataset.safety = "";
+    const yesNo = (value, yes, no) => (value == null ? fmt.DASH : value ? yes : no);
+    const safety = el("dl", "stats");
+    safety.append(
+      stat("Holders", d.holder_count == null ? fmt.DASH : d.holder_count.toLocaleString("en-US")),
+      stat("Top holders", d.top_holders_pct == null ? fmt.DASH : `${fmt.plainNumber(Math.round(d.top_holders_pct * 100) / 100)}%`),
+      stat("Mint authority", yesNo(d.mint_authority_disabled, "disabled", "live"), d.mint_authority_disabled === false ? "down" : ""),
+      stat("Freeze authority", yesNo(d.freeze_authority_disabled, "disabled", "live"), d.freeze_authority_disabled === false ? "down" : ""),
+      stat("Verified", yesNo(d.verified, "yes", "no")),
+      stat("Organic score", d.organic_score == null ? fmt.DASH : fmt.plainNumber(Math.round(d.organic_score * 10) / 10)),
+    );
+    safetySection.append(el("h3", null, "Safety (Jupiter)"), safety);
     const sourceSection = el("section", "drawer-section");
     sourceSection.append(
       el("h3", null, "Price by source"),
@@ -197,7 +210,7 @@ export class TokenDrawer {
         : el("p", "muted", "No pools reported."),
     );
     const scroll = this.body.scrollTop;
-    this.body.replaceChildren(address, stats, sourceSection, poolSection);
+    this.body.replaceChildren(address, stats, safetySection, sourceSection, poolSection);
     this.body.scrollTop = scroll;
   }
 

@@ -24,6 +24,7 @@ export const SORT_FIELDS = {
   txns: "transaction_count",
   price: "price_usd",
   age: "pair_created_at",
+  holders: "holder_count",
 };
 /** Protocol filter value (API dex id) -> the readable `protocol` names it covers. */
 export const PROTOCOLS = {
@@ -48,16 +49,18 @@ export function readQuery(search) {
     ordering: ORDERINGS.includes(ordering) ? ordering : DEFAULT_ORDERING,
     q: (params.get("q") || "").slice(0, MAX_QUERY_LENGTH),
     protocol: protocol && Object.hasOwn(PROTOCOLS, protocol) ? protocol : "",
+    safe: params.get("safe") === "true",
   };
 }
 
 /** The search string that readQuery() turns back into `query` (defaults left out): "?timeframe=1h". */
-export function querySearch({ timeframe, ordering, q, protocol }) {
+export function querySearch({ timeframe, ordering, q, protocol, safe = false }) {
   const params = new URLSearchParams();
   if (timeframe !== DEFAULT_TIMEFRAME) params.set("timeframe", timeframe);
   if (ordering !== DEFAULT_ORDERING) params.set("ordering", ordering);
   if (q.trim()) params.set("q", q.trim());
   if (protocol) params.set("protocol", protocol);
+  if (safe) params.set("safe", "true");
   const text = params.toString();
   return text ? `?${text}` : "";
 }
@@ -195,8 +198,9 @@ export function insertionIndex(rows, token, ordering, hasMore) {
   return lo;
 }
 
-/** Does the token pass the page's filters, like the API's `q` and `protocol` parameters? */
-export function matchesFilters(token, { q = "", protocol = "" } = {}) {
+/** Does the token pass the page's filters, like the API's `q`, `protocol` and `safe` parameters? */
+export function matchesFilters(token, { q = "", protocol = "", safe = false } = {}) {
+  if (safe && !isSafe(token)) return false;
   const needle = q.trim().toLowerCase();
   if (needle) {
     const name = (token.token_name || "").toLowerCase();
@@ -213,6 +217,11 @@ export function matchesFilters(token, { q = "", protocol = "" } = {}) {
     if (!ok) return false;
   }
   return true;
+}
+
+/** Mint and freeze authority both known to be disabled (the API's `safe=true`). */
+export function isSafe(token) {
+  return token.mint_authority_disabled === true && token.freeze_authority_disabled === true;
 }
 
 /** A URL from the API (absolute `next`) as a same-origin path, so proxies and schemes don't matter. */

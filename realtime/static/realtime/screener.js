@@ -97,7 +97,7 @@ class Screener {
   // --- query state ------------------------------------------------------------------------------
 
   query() {
-    return { timeframe: this.timeframe, ordering: this.ordering, q: this.q, protocol: this.protocol };
+    return { timeframe: this.timeframe, ordering: this.ordering, q: this.q, protocol: this.protocol, safe: this.safe };
   }
 
   setQuery(changes) {

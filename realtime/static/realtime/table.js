@@ -16,6 +16,7 @@ export const COLUMNS = [
   { id: "liquidity", label: "Liquidity", sort: "liquidity", flashBy: "liquidity_usd", className: "c-liquidity num" },
   { id: "mcap", label: "Mkt cap", sort: "market_cap", flashBy: "market_cap_usd", className: "c-mcap num" },
   { id: "txns", label: "Txns", sort: "txns", flashBy: "transaction_count", windowed: true, className: "c-txns num" },
+  { id: "holders", label: "Holders", sort: "holders", flashBy: "holder_count", className: "c-holders num" },
   { id: "protocol", label: "Protocol", className: "c-protocol" },
   { id: "age", label: "Age", sort: "age", className: "c-age num" },
 ];
@@ -47,7 +48,7 @@ function buildCell(column) {
       button.type = "button";
       const names = el("span", "names");
       names.append(el("span", "name"), el("span", "ticker"));
-      button.append(tokenIcon(24), names);
+      button.append(tokenIcon(24), names, el("span", "badges"));
       td.append(button);
       break;
     }
@@ -61,18 +62,54 @@ function buildCell(column) {
   return td;
 }
 
+/**
+ * Safety badges of a token: its mint and freeze authority ("ok" when disabled, "warn" while live,
+ * nothing when unknown) and Jupiter's verification. Rebuilt only when a value changed.
+ */
+export function safetyBadges(token) {
+  const out = [];
+  const authority = (value, name) => {
+    if (value === true) out.push({ kind: "ok", key: name, text: `${name} off`, title: `${name} authority disabled` });
+    else if (value === false) out.push({ kind: "warn", key: name, text: `${name} on`, title: `${name} authority still live` });
+  };
+  authority(token.mint_authority_disabled, "Mint");
+  authority(token.freeze_authority_disabled, "Freeze");
+  if (token.verified === true) out.push({ kind: "verified", key: "Verified", text: "\u2713", title: "Verified by Jupiter" });
+  return out;
+}
+
+function paintBadges(span, token) {
+  const badges = safetyBadges(token);
+  const signature = badges.map((b) => `${b.kind}:${b.key}`).join(",");
+  if (span.dataset.sig === signature) return;
+  span.dataset.sig = signature;
+  span.replaceChildren(
+    ...badges.map((b) => {
+      const badge = el("span", `sbadge ${b.kind}`, b.text);
+      badge.dataset.badge = `${b.key.toLowerCase()}-${b.kind}`;
+      badge.title = b.title;
+      return badge;
+    }),
+  );
+}
+
 function paintCell(td, column, token, now) {
   const main = td.firstChild;
   switch (column.id) {
     case "token": {
       const button = main;
       setTokenIcon(button.firstChild, token);
-      const [name, ticker] = button.lastChild.childNodes;
+      const [name, ticker] = button.children[1].childNodes;
       setText(name, token.token_name || token.token_ticker || fmt.shortAddress(token.token_address));
       setText(ticker, token.token_ticker || "");
       button.title = `${token.token_name || ""} (${token.token_ticker || ""})\n${token.token_address}`;
+      paintBadges(button.lastChild, token);
       break;
     }
+    case "holders":
+      setText(main, fmt.count(token.holder_count));
+      td.title = token.top_holders_pct == null ? "" : `Top holders own ${fmt.plainNumber(token.top_holders_pct)}%`;
+      break;
     case "price":
       setText(main, fmt.priceUsd(token.price_usd));
       setText(td.lastChild, token.price_sol == null ? "" : `${fmt.price(token.price_sol)} SOL`);

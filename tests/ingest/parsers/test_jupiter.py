@@ -17,9 +17,9 @@ from tests.ingest.parsers.test_parsing import (
     call_tolerantly,
     mutated,
 )
-from tokens.ingest.parsers.jupiter import parse_prices, parse_token_list
+from tokens.ingest.parsers.jupiter import parse_prices, parse_search, parse_token_list
 from tokens.ingest.parsers.parsing import MalformedPayload
-from tokens.records import SOL_MINT, USDT_MINT, WINDOWS, DiscoveryItem
+from tokens.records import SOL_MINT, USDT_MINT, WINDOWS, DiscoveryItem, Safety
 
 pytestmark = pytest.mark.pure
 
@@ -345,3 +345,72 @@ def test_parse_token_list_survives_damaged_samples(data: st.DataObject, name: st
 def test_odd_top_level_values_only_raise_malformed(value: Any) -> None:
     assert call_tolerantly(parse_prices, value, NOW) in (None, {})
     assert call_tolerantly(parse_token_list, value, "t", NOW) in (None, ([], []))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Safety data (issue 12): holderCount, isVerified, organicScore, audit.*
+
+
+def _safety_by_mint(name: str) -> dict[str, Any]:
+    payload = load_sample(name)
+    return {q.mint: q.safety for q in parse_token_list(payload, "x", NOW)[1]}
+
+
+def test_safety_of_the_gary_search_sample() -> None:
+    (quote,) = parse_search(load_sample(SEARCH_GARY), NOW)
+    assert quote.mint == GARY
+    assert quote.safety == Safety(
+        holder_count=2988,
+        top_holders_pct=2.1511197909622957,
+        mint_authority_disabled=True,
+        freeze_authority_disabled=True,
+        verified=False,  # no isVerified, tags ["unknown", "token-2022"]
+        organic_score=0.0,
+    )
+
+
+def test_safety_of_the_toptrending_sample_names_a_live_mint_authority() -> None:
+    safety = _safety_by_mint(TOPTRENDING)
+    held = next(s for m, s in safety.items() if m.startswith("A7bdiYdS"))
+    assert held.mint_authority_disabled is False  # top-level mintAuthority named, no audit flag
+    assert held.freeze_authority_disabled is True
+    assert (held.holder_count, held.verified) == (131312, True)
+    assert held.top_holders_pct == pytest.approx(35.01294918933429)
+    assert held.organic_score == pytest.approx(97.0466080379766)
+
+
+def test_safety_of_recent_tokens_keeps_missing_values_unknown() -> None:
+    safety = _safety_by_mint(RECENT)
+    no_top = next(s for m, s in safety.items() if m.startswith("G5pUPqCZ"))
+    assert no_top.top_holders_pct is None and no_top.holder_count == 6
+    sus = next(s for m, s in safety.items() if m.startswith("8RScxJmd"))
+    assert sus.top_holders_pct == 100.0 and sus.verified is False
+
+
+def test_safety_is_unknown_where_jupiter_says_nothing() -> None:
+    (entry,) = load_sample(SEARCH_GARY)
+    for key in ("holderCount", "audit", "isVerified", "tags", "organicScore"):
+        entry.pop(key, None)
+    (quote,) = parse_search([entry], NOW)
+    assert quote.safety == Safety()
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "expected"),
+    [
+        ({"holderCount": -3}, "holder_count", None),
+        ({"holderCount": "12"}, "holder_count", 12),
+        ({"audit": {"topHoldersPercentage": 140}}, "top_holders_pct", None),
+        ({"audit": {"topHoldersPercentage": "NaN"}}, "top_holders_pct", None),
+        ({"audit": "nope"}, "mint_authority_disabled", None),
+        ({"audit": {}, "freezeAuthority": "not-an-address"}, "freeze_authority_disabled", None),
+        ({"audit": {"freezeAuthorityDisabled": False}}, "freeze_authority_disabled", False),
+        ({"isVerified": "yes", "tags": None}, "verified", None),
+        ({"organicScore": 101}, "organic_score", None),
+    ],
+)
+def test_safety_values_out_of_shape_are_unknown(patch: dict[str, Any], field: str, expected: Any) -> None:
+    (entry,) = load_sample(SEARCH_GARY)
+    entry.update(patch)
+    (quote,) = parse_search([entry], NOW)
+    assert getattr(quote.safety, field) == expected

@@ -78,14 +78,18 @@ test("relativeUrl strips scheme and host from next links", () => {
 });
 
 test("the query round-trips through the URL and bad values fall back to defaults", () => {
-  const query = { timeframe: "1h", ordering: "-price", q: "frog", protocol: "pumpswap" };
+  const query = { timeframe: "1h", ordering: "-price", q: "frog", protocol: "pumpswap", safe: false };
   assert.deepEqual(m.readQuery(m.querySearch(query)), query);
+  const safe = { timeframe: "24h", ordering: "-holders", q: "", protocol: "", safe: true };
+  assert.equal(m.querySearch(safe), "?ordering=-holders&safe=true");
+  assert.deepEqual(m.readQuery(m.querySearch(safe)), safe);
   assert.equal(m.querySearch({ timeframe: "24h", ordering: "-volume", q: " ", protocol: "" }), "");
   assert.deepEqual(m.readQuery("?timeframe=7x&ordering=name&protocol=toString&q=" + "a".repeat(500)), {
     timeframe: "24h",
     ordering: "-volume",
     q: "a".repeat(100),
     protocol: "",
+    safe: false,
   });
 });
 
@@ -97,4 +101,12 @@ test("an alert's TOKEN: its own, or on the all stream (which leaves it out) the 
   assert.equal(m.alertToken({ type: "token.price_change", token_address: "m1" }, universe), held);
   assert.equal(m.alertToken({ type: "token.volume_spike", token_address: "m2" }, universe), null);
   assert.equal(m.alertToken({ type: "token.volume_spike", token_address: "m1" }, null), null);
+});
+
+test("safe only keeps tokens whose mint and freeze authority are both known disabled", () => {
+  const token = { token_address: "x", mint_authority_disabled: true, freeze_authority_disabled: true };
+  assert.equal(m.matchesFilters(token, { safe: true }), true);
+  assert.equal(m.matchesFilters({ ...token, freeze_authority_disabled: false }, { safe: true }), false);
+  assert.equal(m.matchesFilters({ ...token, mint_authority_disabled: null }, { safe: true }), false);
+  assert.equal(m.matchesFilters({ ...token, mint_authority_disabled: null }, { safe: false }), true);
 });

@@ -11,6 +11,8 @@ Quirks handled (see docs/upstream-notes.md §C):
   does not know their reserve, so a zero reserve is read as unknown (None). Likewise a zero price, FDV or
   market cap means unknown. Zero volumes and trade counts are real and kept.
 - Windows are optional (2024 payloads lack h6 transactions); a missing one stays None.
+- `tokens/multi`'s `total_reserve_in_usd` is one side's reserve (the requested token's), so it is never read
+  as liquidity (docs/api.md §2): a token quote's liquidity is unknown; its included top pools carry theirs.
 - Error bodies `{"errors": [{"status", "title"}]}` raise MalformedPayload.
 """
 
@@ -255,7 +257,9 @@ def _token_quote(resource: dict[str, Any], fetched_at: float) -> TokenQuote | No
         price_usd=to_positive(attributes.get("price_usd")),
         market_cap_usd=to_positive(attributes.get("market_cap_usd")),
         fdv_usd=to_positive(attributes.get("fdv_usd")),
-        liquidity_usd=to_positive(attributes.get("total_reserve_in_usd")),
+        # `total_reserve_in_usd` is the reserve of this token's side only, summed over its pools: not
+        # liquidity. The token's liquidity comes from its pools' `reserve_in_usd` (included top pools).
+        liquidity_usd=None,
         volume_24h_usd=volume_24h,
         windows=windows,
         decimals=to_count(attributes.get("decimals")),

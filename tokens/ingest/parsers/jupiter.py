@@ -7,6 +7,11 @@ Quirks handled (see docs/upstream-notes.md §B):
   token's units and nothing in the body says so).
 - Tokens v2 objects are sparse: stats keys with zero/unknown values are omitted, brand-new tokens have no
   price, cap or stats at all. Omitted stays None.
+- Safety data (docs/api.md §3): `holderCount`, `organicScore`, `isVerified`, `audit.topHoldersPercentage`,
+  `audit.mintAuthorityDisabled`, `audit.freezeAuthorityDisabled`. `audit.*Disabled` appear only when true;
+  a top-level `mintAuthority`/`freezeAuthority` appears while the authority is not disabled (then False);
+  neither -> unknown (None). `isVerified` appears when true; absent with a `tags` list it is False (the
+  "verified" tag decides), absent without tags unknown.
 - For a pump.fun token `firstPool.id` is the mint itself (the bonding curve); after graduation `graduatedPool`
   names the real pool, which is then preferred as the token's top pool.
 """
@@ -27,7 +32,7 @@ from tokens.ingest.parsers.parsing import (
     to_str,
     to_ts,
 )
-from tokens.records import REFERENCE_MINTS, WINDOWS, DiscoveryItem, TokenQuote, WindowStats
+from tokens.records import REFERENCE_MINTS, WINDOWS, DiscoveryItem, Safety, TokenQuote, WindowStats
 
 SOURCE = "jupiter"
 # Tokens v2 stats object per window.
@@ -129,7 +134,47 @@ def _token_quote(entry: dict[str, Any], fetched_at: float) -> TokenQuote | None:
         decimals=to_count(entry.get("decimals")),
         top_pool=_top_pool(entry, first_pool),
         fetched_at=fetched_at,
+        safety=parse_safety(entry),
     )
+
+
+def parse_safety(entry: dict[str, Any]) -> Safety:
+    """The six safety values of one Tokens v2 object (pure; unknown stays None)."""
+    audit = as_dict(entry.get("audit"))
+    top = to_non_negative(audit.get("topHoldersPercentage"))
+    organic = to_non_negative(entry.get("organicScore"))
+    return Safety(
+        holder_count=to_count(entry.get("holderCount")),
+        top_holders_pct=top if top is not None and top <= 100 else None,
+        mint_authority_disabled=_authority_disabled(entry, audit, "mint"),
+        freeze_authority_disabled=_authority_disabled(entry, audit, "freeze"),
+        verified=_verified(entry),
+        organic_score=organic if organic is not None and organic <= 100 else None,
+    )
+
+
+def _authority_disabled(entry: dict[str, Any], audit: dict[str, Any], kind: str) -> bool | None:
+    flag = audit.get(f"{kind}AuthorityDisabled")
+    if isinstance(flag, bool):
+        return flag
+    if is_mint(entry.get(f"{kind}Authority")):
+        return False  # the authority is named: not disabled
+    return None
+
+
+def _verified(entry: dict[str, Any]) -> bool | None:
+    flag = entry.get("isVerified")
+    if isinstance(flag, bool):
+        return flag
+    tags = entry.get("tags")
+    if isinstance(tags, list):
+        return "verified" in tags
+    return None
+
+
+def parse_search(payload: Any, fetched_at: float) -> list[TokenQuote]:
+    """GET /tokens/v2/search?query={mints}: a TokenQuote (with its safety data) per token Jupiter knows."""
+    return parse_token_list(payload, "search", fetched_at)[1]
 
 
 def _top_pool(entry: dict[str, Any], first_pool: dict[str, Any]) -> str | None:

@@ -73,6 +73,13 @@ class Command(BaseCommand):
             help=f"Jupiter's sliding 60 s request limit (429 beyond it; 0 = unlimited); default {DEFAULT_JUPITER_RPM}",
         )
 
+        parser.add_argument(
+            "--handshake-ms",
+            type=float,
+            default=0.0,
+            help="delay before the first request of each new connection is read, like a TLS handshake; default 0",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if options["tokens"] < 1:
             raise CommandError("--tokens must be at least 1")
@@ -90,7 +97,7 @@ class Command(BaseCommand):
             jupiter_rpm=options["jupiter_rpm"],
         )
         try:
-            server = make_server(options["host"], options["port"], app)
+            server = make_server(options["host"], options["port"], app, options["handshake_ms"] / 1000.0)
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
         host, port = server.server_address[:2]
