@@ -5,6 +5,8 @@ Marked `database`: make test runs these on SQLite and again on PostgreSQL (DATAB
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -161,3 +163,14 @@ def test_the_read_uses_the_index():
     else:
         assert "candle_mint_interval_t" in plan and "Seq Scan" not in plan, plan
     assert [b.t for b in store.newest(mint, "1m", 300, DAY + 600)[0]] == [DAY + 60 * m for m in range(10)]
+
+
+def test_the_retention_task_runs_as_celery_runs_it(settings):
+    from tokens.tasks import prune_candles
+
+    settings.CANDLE_RETENTION_DAYS = {"1m": 1, "5m": 0, "15m": 0, "1h": 0, "4h": 0, "1d": 0}
+    old = align(time.time() - 3 * 86400, "1m")
+    new = align(time.time(), "1m")
+    store.upsert([(mint_for(1), "1m", t, 1.0, None, None) for t in (old, new)])
+    assert prune_candles.apply().get()["1m"] == 1
+    assert list(PriceCandle.objects.values_list("t", flat=True)) == [new]
