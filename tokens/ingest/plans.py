@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 
+from tokens.ingest import backfill
 from tokens.ingest.parsers import dexscreener, geckoterminal, jupiter
 from tokens.ingest.run import SourceRun, update_universe
 from tokens.ingest.sources import DEXSCREENER, GECKOTERMINAL, JUPITER
@@ -176,6 +177,7 @@ def _gecko_discovery(run: SourceRun) -> int:
 
 def refresh_geckoterminal(run: SourceRun) -> None:
     allowance = calls_per_refresh(GECKOTERMINAL.budget().per_minute, settings.REFRESH_SECONDS)
+    total = allowance
     if run.discovery_due():
         allowance -= _gecko_discovery(run)
     ohlcv_calls = int(allowance * settings.OHLCV_SHARE) if allowance >= 3 else 0
@@ -194,6 +196,8 @@ def refresh_geckoterminal(run: SourceRun) -> None:
         candles = run.parse(geckoterminal.parse_ohlcv, payload)
         if candles is not None:
             run.snapshot.candles[pool] = candles
+    # Last and lowest: history backfill of new tokens, with what the market-data calls left.
+    backfill.backfill_step(run, total - run.calls)
 
 
 PLANS: dict[str, Callable[[SourceRun], None]] = {

@@ -98,6 +98,7 @@ GECKOTERMINAL = Source(
         "new_pools": "/networks/solana/new_pools",
         "tokens_multi": "/networks/solana/tokens/multi/{mints}",
         "ohlcv_day": "/networks/solana/pools/{pool}/ohlcv/day",
+        "ohlcv": "/networks/solana/pools/{pool}/ohlcv/{timeframe}",  # history backfill (minute, hour)
     },
     headers={"Accept": "application/json"},
 )
