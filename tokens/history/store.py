@@ -32,22 +32,30 @@ KEY_WRITTEN = "candles:written"
 TABLE = PriceCandle._meta.db_table
 _COLUMNS = '(mint, "interval", t, open, high, low, close, volume_usd, liquidity_usd, market_cap_usd, source)'
 _RETURNING = 'mint, "interval", t, open, high, low, close, volume_usd, liquidity_usd, market_cap_usd, source'
+
+
+def _update(greatest: str, least: str, distinct: str) -> str:
+    """An observation updates the open candle: open kept, extremes widened, close, last liquidity and
+    market cap taken; volume kept (observed candles add none); the candle is now observed. A row the
+    observation would not change is left alone (no new row version; not returned)."""
+    values = {
+        "high": f"{greatest}({TABLE}.high, excluded.high)",
+        "low": f"{least}({TABLE}.low, excluded.low)",
+        "close": "excluded.close",
+        "liquidity_usd": f"coalesce(excluded.liquidity_usd, {TABLE}.liquidity_usd)",
+        "market_cap_usd": f"coalesce(excluded.market_cap_usd, {TABLE}.market_cap_usd)",
+        "source": f"'{MERGED}'",
+    }
+    assignments = ", ".join(f"{col} = {expr}" for col, expr in values.items())
+    changed = " OR ".join(f"{TABLE}.{col} {distinct} {expr}" for col, expr in values.items())
+    return f"{assignments} WHERE {changed}"
+
+
 _UPDATE = {
-    # An observation updates the open candle: open kept, extremes widened, close, last liquidity
-    # and market cap taken; volume kept (observed candles add none); the candle is now observed.
-    "sqlite": f"""
-        high = max({TABLE}.high, excluded.high), low = min({TABLE}.low, excluded.low),
-        close = excluded.close,
-        liquidity_usd = coalesce(excluded.liquidity_usd, {TABLE}.liquidity_usd),
-        market_cap_usd = coalesce(excluded.market_cap_usd, {TABLE}.market_cap_usd),
-        source = '{MERGED}'""",
-    "postgresql": f"""
-        high = greatest({TABLE}.high, excluded.high), low = least({TABLE}.low, excluded.low),
-        close = excluded.close,
-        liquidity_usd = coalesce(excluded.liquidity_usd, {TABLE}.liquidity_usd),
-        market_cap_usd = coalesce(excluded.market_cap_usd, {TABLE}.market_cap_usd),
-        source = '{MERGED}'""",
+    "sqlite": _update("max", "min", "IS NOT"),
+    "postgresql": _update("greatest", "least", "IS DISTINCT FROM"),
 }
+
 _UPSERT = {
     "sqlite": f"""
         INSERT INTO {TABLE} {_COLUMNS}
@@ -83,7 +91,7 @@ def observations(snapshot: Snapshot) -> list[tuple[str, str, int, float, float |
 
 
 def record_snapshot(snapshot: Snapshot) -> list[Bar]:
-    """Fold the snapshot into every token's open candles (one statement); returns them as stored."""
+    """Fold the snapshot into every token's open candles (one statement); returns those that changed, as stored."""
     rows = observations(snapshot)
     stored = upsert(rows) if rows else []
     cache.set(KEY_WRITTEN, snapshot.id, timeout=None)
@@ -91,10 +99,13 @@ def record_snapshot(snapshot: Snapshot) -> list[Bar]:
 
 
 def upsert(rows: list[tuple]) -> list[Bar]:
-    """One statement folding (mint, interval, t, price, liquidity, market cap) rows into their candles."""
+    """One statement folding (mint, interval, t, price, liquidity, market cap) rows into their candles;
+    returns the candles it created or changed."""
     vendor = connection.vendor
     with transaction.atomic(), connection.cursor() as cursor:
         if vendor == "postgresql":
+            # A lost candle update on a crash is re-made by the next snapshot: skip the WAL flush wait.
+            cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute(_UPSERT["postgresql"], [list(col) for col in zip(*rows, strict=True)])
         elif vendor == "sqlite":
             cursor.execute(_UPSERT["sqlite"], [orjson.dumps(rows).decode()])
