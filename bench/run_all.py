@@ -18,6 +18,10 @@ RUNS = [
         ["bench_rest.py", "--processes", "2", "--baseline"],
     ),
     ("WebSocket fan-out: 100 / 1,000 / 5,000 clients, both channel layers", ["bench_ws.py"]),
+    (
+        "candles: snapshot upsert (SQLite, PostgreSQL), reads at 32 connections (wrk), storage",
+        ["bench_candles.py", "--read"],
+    ),
 ]
 
 
@@ -25,7 +29,7 @@ def main() -> int:
     failed = []
     for title, argv in RUNS:
         print(f"\n=== {title} ===", flush=True)
-        if argv[0] == "bench_rest.py" and shutil.which("wrk") is None:
+        if argv[0] in ("bench_rest.py", "bench_candles.py") and shutil.which("wrk") is None:
             print("skipped: wrk is not installed (Debian: apt-get install wrk)")
             continue
         code = subprocess.call([PY, str(BENCH / argv[0]), *argv[1:]], cwd=BENCH.parent)
