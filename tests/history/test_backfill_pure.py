@@ -108,3 +108,10 @@ def test_bars_from_candles_skips_rows_without_prices(points):
     candles = [Candle(1796169600 + 60 * i, p, p, p, None if i % 3 == 0 else p, 1.0) for i, p in points]
     bars = bars_from_candles(MINT, "1m", candles, ())
     assert {b.t for b in bars} == {c.ts for c in candles if c.close is not None}
+
+
+def test_bars_from_candles_leaves_out_candles_still_open():
+    candles = parse_ohlcv(doc(rows("minute", 1, limit=100)))
+    bars = bars_from_candles(MINT, "1m", candles, ("5m", "15m"), now=NOW)
+    assert bars and all(b.t + {"1m": 60, "5m": 300, "15m": 900}[b.interval] <= NOW for b in bars)
+    assert align(NOW, "1m") not in {b.t for b in bars if b.interval == "1m"}

@@ -5,7 +5,9 @@ spends a given call allowance (what the market-data calls of a GeckoTerminal ref
 highest-ranked tokens not yet backfilled, one call per step of STEPS (`token={mint}`, so the candles
 are the token's side of the pool). Each response's candles are stored with `source: "geckoterminal"`,
 never over a candle already stored; shorter intervals are rolled up into the longer ones they
-cover (1m -> 5m, 15m; 1h -> 4h, 1d), dropping a rolled-up candle whose start the rows do not reach.
+cover (1m -> 5m, 15m; 1h -> 4h, 1d), dropping a rolled-up candle whose start the rows do not reach
+and every candle still open (the service observes it; a bucket where backfilled minutes meet the
+first observed ones is the one place where an interval can differ from the 1m candles it covers).
 
 Progress per token is the hash `backfill:steps` (mint -> steps done), owned here.
 """
@@ -13,10 +15,11 @@ Progress per token is the hash `backfill:steps` (mint -> steps done), owned here
 from __future__ import annotations
 
 import logging
+import time
 
 from tokens.history import store
 from tokens.history.candles import GECKOTERMINAL as SOURCE_TAG
-from tokens.history.candles import Bar, align, roll_up
+from tokens.history.candles import INTERVALS, Bar, align, roll_up
 from tokens.infra.redis_clients import raw_key, raw_redis
 from tokens.ingest.parsers import geckoterminal
 from tokens.ingest.run import SourceRun
@@ -34,10 +37,13 @@ STEPS: tuple[tuple[str, int, str, tuple[str, ...]], ...] = (
 )
 
 
-def bars_from_candles(mint: str, interval: str, candles: list[Candle], rolled: tuple[str, ...]) -> list[Bar]:
+def bars_from_candles(
+    mint: str, interval: str, candles: list[Candle], rolled: tuple[str, ...], now: float | None = None
+) -> list[Bar]:
     """A response's candles as Bars of `interval` and of each rolled-up interval (pure).
 
-    Rows missing a price are skipped; a rolled-up candle is kept only when the rows cover its start.
+    Rows missing a price are skipped; a rolled-up candle is kept only when the rows cover its start;
+    with `now`, candles still open then are left out (the service observes those itself).
     """
     bars = [
         Bar(
@@ -61,6 +67,8 @@ def bars_from_candles(mint: str, interval: str, candles: list[Candle], rolled: t
     out = list(bars)
     for longer in rolled:
         out += [b for b in roll_up(bars, longer) if b.t >= oldest]
+    if now is not None:
+        out = [b for b in out if b.t + INTERVALS[b.interval] <= now]
     return out
 
 
@@ -103,7 +111,9 @@ def backfill_step(run: SourceRun, allowance: int) -> int:
             if candles is None:
                 break  # failed: this token's step is tried again next time
             try:
-                stored += store.insert_backfill(bars_from_candles(mint, interval, candles, rolled))
+                stored += store.insert_backfill(
+                    bars_from_candles(mint, interval, candles, rolled, time.time())
+                )
             except Exception:  # the database: never fail the refresh's market data for history
                 log.exception("backfill store failed mint=%s step=%s", mint, interval)
                 return calls
