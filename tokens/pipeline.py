@@ -4,6 +4,9 @@ The one module of `tokens` that knows `realtime`: it joins the two halves of the
 imports both at its top (tokens' merge and store, realtime's publish); nothing in `realtime`
 imports it back.
 
+After the fan-out, the snapshot is folded into the stored candles (tokens/history) and the changed
+open candles go to their WebSocket subscribers (realtime/candle_feed); neither delays the events.
+
 Single-flight across every worker: one merge runs at a time (`lock:merge`); a refresh that finishes
 while a merge is running sets `merge-pending`, and the running merge goes round once more, so no
 source update is left unmerged.
