@@ -30,33 +30,6 @@ def rows(mint: str, interval: str) -> list[tuple]:
     return [(b.t, b.open, b.high, b.low, b.close) for b in bars]
 
 
-def test_sqlite_runs_in_wal_mode():
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite only")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        mode = cursor.fetchone()[0]
-    # pytest-django's SQLite test database lives in memory, where the mode is "memory"; a file is WAL.
-    assert mode in ("wal", "memory")
-    assert "journal_mode=WAL" in connection.settings_dict["OPTIONS"]["init_command"]
-
-
-def test_sqlite_file_database_is_wal(tmp_path):
-    import sqlite3
-    import subprocess
-    import sys
-
-    db = tmp_path / "wal.sqlite3"
-    env = {"DATABASE_URL": f"sqlite:///{db}", "DJANGO_SETTINGS_MODULE": "config.settings", "PATH": "/usr/bin"}
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        env=env,
-        check=True,
-        cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]),
-    )
-    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
 def test_snapshots_fold_into_ohlc_of_every_interval():
     mint = mint_for(1)
     path = [
