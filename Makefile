@@ -62,8 +62,21 @@ run: $(VENV)/.installed redis
 	@echo "Serving http://127.0.0.1:$(PORT)/ (upstream: $(UPSTREAM)); Ctrl-C stops everything."
 	PROMETHEUS_MULTIPROC_DIR="$(PROMETHEUS_MULTIPROC_DIR)" $(VENV)/bin/honcho start -f Procfile $(PROCESSES)
 
+# The `database` tests (models, queries, candle writes, retention) run twice: on SQLite with the rest
+# of the suite, then on PostgreSQL at TEST_POSTGRES_URL (Django creates its own test database
+# there). An unreachable PostgreSQL is started when it can be, else the fix is printed and that
+# run skipped; with CI=true it fails the run.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 test: $(VENV)/.installed-dev redis browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	@if $(PY) -m tokens.infra.postgres_check "$(TEST_POSTGRES_URL)"; then \
+	  echo "PostgreSQL run of the database tests ($(TEST_POSTGRES_URL))"; \
+	  DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest -m database $(PYTEST_ARGS); \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "CI=true: PostgreSQL is required for the database tests" >&2; exit 1; \
+	else \
+	  echo "SKIPPED the PostgreSQL run of the database tests (see above for what to install)"; \
+	fi
 
 bench: $(VENV)/.installed-dev redis
 	$(PY) bench/run_all.py $(BENCH_ARGS)

@@ -27,8 +27,12 @@ RUNS = [
         "whole stack: WebSocket, 1,000 / 5,000 clients subscribing to all at once, uvicorn and daphne",
         ["bench_ws_stack.py", "--servers", "uvicorn", "daphne"],
     ),
+    (
+        "candles: snapshot upsert (SQLite, PostgreSQL), reads at 32 connections (wrk), storage",
+        ["bench_candles.py", "--read"],
+    ),
 ]
-WRK_RUNS = ("bench_rest.py", "bench_stack.py")
+WRK_RUNS = ("bench_rest.py", "bench_stack.py", "bench_candles.py")
 
 
 def main() -> int:

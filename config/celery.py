@@ -46,6 +46,14 @@ def schedule_refreshes(sender: Celery, **kwargs) -> None:
         )
 
 
+@app.on_after_finalize.connect
+def schedule_retention(sender: Celery, **kwargs) -> None:
+    """Hourly, the candle retention task (each run stops after CANDLE_RETENTION_SECONDS)."""
+    sender.add_periodic_task(
+        3600.0, sender.signature("tokens.prune_candles"), name="prune-candles", expires=3600
+    )
+
+
 @before_task_publish.connect
 def record_beat_run(sender: str | None = None, headers: dict | None = None, **kwargs) -> None:
     """In the beat process, remember when it last sent a refresh (shown by /api/health/)."""

@@ -79,6 +79,18 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL: the worker writes candles while web processes read them. Set on every connection (the
+    # mode persists in the file, but a fresh file starts in rollback-journal mode); IMMEDIATE
+    # transactions take the write lock up front, so two writers wait (timeout) instead of failing
+    # with "database is locked" on a lock upgrade.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -209,6 +221,37 @@ TOKEN_UNIVERSE_MAX = env.int("TOKEN_UNIVERSE_MAX", default=500)
 PRICE_OUTLIER_FACTOR = env.float("PRICE_OUTLIER_FACTOR", default=3.0)
 # How long the event replay log keeps events (docs/api.md: at least 15 minutes).
 EVENT_LOG_SECONDS = env.int("EVENT_LOG_SECONDS", default=1800)
+
+# Candle retention per interval, in days (0 = forever): "1m=2,5m=14" overrides those two intervals.
+CANDLE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
+_CANDLE_RETENTION_DEFAULT = "1m=2,5m=14,15m=30,1h=180,4h=0,1d=0"
+_retention_text = env.str("CANDLE_RETENTION_DAYS", default=_CANDLE_RETENTION_DEFAULT)
+
+
+def _retention_days(text: str) -> dict[str, int]:
+    return {k.strip(): int(v) for k, v in environ.Env.parse_value(text, dict).items()}
+
+
+try:
+    _retention = _retention_days(_retention_text)
+except (TypeError, ValueError, IndexError) as exc:
+    raise ImproperlyConfigured(
+        f"CANDLE_RETENTION_DAYS must look like {_CANDLE_RETENTION_DEFAULT!r} "
+        f"(interval=whole days, 0 = forever), not {_retention_text!r}: {exc}"
+    ) from None
+_bad_retention = {k: v for k, v in _retention.items() if k not in CANDLE_INTERVALS or v < 0}
+if not _retention_text.strip() or _bad_retention:
+    raise ImproperlyConfigured(
+        f"CANDLE_RETENTION_DAYS must look like {_CANDLE_RETENTION_DEFAULT!r}: intervals "
+        f"{', '.join(CANDLE_INTERVALS)}, each = whole days >= 0 (0 = forever); not {_retention_text!r}."
+    )
+CANDLE_RETENTION_DAYS = {
+    **_retention_days(_CANDLE_RETENTION_DEFAULT),
+    **_retention,
+}
+# The retention task deletes at most this many rows per statement, and stops after CANDLE_RETENTION_BATCHES.
+CANDLE_RETENTION_BATCH = env.int("CANDLE_RETENTION_BATCH", default=5000)
+CANDLE_RETENTION_SECONDS = env.float("CANDLE_RETENTION_SECONDS", default=600.0)
 
 # --- REST API -----------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")

@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from realtime import eventlog, protocol
 from realtime.backpressure import write_backlog
+from realtime.candle_feed import CandleSubscriptions, is_candles_command
 from realtime.protocol import (
     GROUP_ALERTS,
     GROUP_ALL,
@@ -87,6 +88,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.accepted = False
         self.closing = False
         self.too_slow = False
+        self.candles = CandleSubscriptions(self.send_text)
 
     async def connect(self) -> None:
         await self.accept()
@@ -104,6 +106,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.closing = True
         self._drop_pending()
         self._leave_groups(set(self.joined))
+        self.candles.close()
         if self.accepted:
             close = CLOSE_TOO_SLOW if self.too_slow else code
             metrics.ws_disconnected(close)
@@ -139,8 +142,11 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         self.held = []
         try:
-            command = await self._parse(text_data, bytes_data)
-            await self._handle(command)
+            content = await self._decode(text_data, bytes_data)
+            if is_candles_command(content):  # the candles subscription (realtime/candle_feed.py)
+                await self.candles.handle(content)
+            else:
+                await self._handle(protocol.parse_command(content))
         except ProtocolError as exc:
             await self.send_text(protocol.error_frame(exc.code, exc.message))
         except RedisError:
@@ -157,7 +163,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             await self._deliver_now(self.held.pop(0))
         self.held = None
 
-    async def _parse(self, text_data: str | None, bytes_data: bytes | None) -> Command:
+    async def _decode(self, text_data: str | None, bytes_data: bytes | None) -> Any:
         if text_data is None:
             raise ProtocolError(protocol.BAD_REQUEST, "Binary frames are not supported; send JSON text.")
         if len(text_data) > protocol.MAX_FRAME_BYTES or len(text_data.encode()) > protocol.MAX_FRAME_BYTES:
@@ -166,7 +172,7 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             content = await self.decode_json(text_data)
         except orjson.JSONDecodeError:
             raise ProtocolError(protocol.INVALID_JSON, "Malformed JSON.") from None
-        return protocol.parse_command(content)
+        return content
 
     async def _handle(self, command: Command) -> None:
         if command.action == "ping":

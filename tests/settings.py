@@ -11,6 +11,12 @@ os.environ.setdefault("REFRESH_SECONDS", "1")
 
 from config.settings import *  # noqa: E402,F403
 
+# PostgreSQL (make test's second run): a test database of this run's own, so helpers and xdist
+# workers running at the same time never share one.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    DATABASES["default"]["TEST"] = {"NAME": f"test_mds_r{_db}_{_worker}_{os.getpid()}"}  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # whitenoise warns once per in-process client when STATIC_ROOT is missing (before collectstatic).

@@ -1,4 +1,4 @@
-"""The one database-backed object: alert thresholds, edited in the Django admin."""
+"""The database-backed objects: alert thresholds (edited in the Django admin) and price candles."""
 
 from decimal import Decimal
 
@@ -33,3 +33,33 @@ class AlertSettings(SingletonModel):
 
     def __str__(self) -> str:
         return "Alert settings"
+
+
+class PriceCandle(models.Model):
+    """One OHLC candle of one token at one interval (tokens/history writes and reads them).
+
+    The unique (mint, interval, t) index is the upserts' conflict target and serves the one read
+    that matters: one mint, one interval, `t` below a bound, newest first (a backward index scan on
+    SQLite and PostgreSQL alike). (interval, t) serves the retention task's deletes.
+    """
+
+    mint = models.CharField(max_length=44)
+    interval = models.CharField(max_length=3)
+    t = models.BigIntegerField(help_text="Candle start, Unix seconds (UTC), aligned to its interval.")
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume_usd = models.FloatField(null=True)
+    liquidity_usd = models.FloatField(null=True)
+    market_cap_usd = models.FloatField(null=True)
+    source = models.CharField(max_length=16, default="merged")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mint", "interval", "t"], name="candle_mint_interval_t")
+        ]
+        indexes = [models.Index(fields=["interval", "t"], name="candle_interval_t")]
+
+    def __str__(self) -> str:
+        return f"{self.mint} {self.interval} {self.t}"

@@ -4,6 +4,9 @@ The one module of `tokens` that knows `realtime`: it joins the two halves of the
 imports both at its top (tokens' merge and store, realtime's publish); nothing in `realtime`
 imports it back.
 
+After the fan-out, the snapshot is folded into the stored candles (tokens/history) and the changed
+open candles go to their WebSocket subscribers (realtime/candle_feed); neither delays the events.
+
 Single-flight across every worker: one merge runs at a time (`lock:merge`); a refresh that finishes
 while a merge is running sets `merge-pending`, and the running merge goes round once more, so no
 source update is left unmerged.
@@ -17,7 +20,9 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from realtime.candle_feed import publish_open_candles
 from realtime.publish import publish_changes, thresholds_from_settings
+from tokens.history import store as history
 from tokens.infra import metrics
 from tokens.merge.core import merge_sources
 from tokens.records import SOURCES, Snapshot, SourceStatus
@@ -82,6 +87,7 @@ def _merge_once() -> Snapshot:
     metrics.SNAPSHOT_ID.set(snapshot.id)
     metrics.SNAPSHOT_TOKENS.set(len(snapshot.tokens))
     events = _publish_events(previous, snapshot)
+    _record_candles(previous, snapshot)
     log.info(
         "snapshot published id=%d tokens=%d events=%d merge_ms=%.1f sources=%s",
         snapshot.id,
@@ -100,3 +106,29 @@ def _publish_events(previous: Snapshot | None, snapshot: Snapshot) -> int:
     except Exception:
         log.exception("publishing events failed for snapshot id=%d", snapshot.id)
         return 0
+
+
+def _record_candles(previous: Snapshot | None, snapshot: Snapshot) -> None:
+    """After the fan-out: fold the snapshot into the stored candles, then send the changed open ones.
+
+    A database failure loses this snapshot's observation only; it never undoes the publish.
+    """
+    started = time.perf_counter()
+    try:
+        stored = history.record_snapshot(snapshot)
+    except Exception:
+        log.exception("candle write failed for snapshot id=%d", snapshot.id)
+        return
+    written = time.perf_counter()
+    try:
+        groups = publish_open_candles(previous, snapshot, stored)
+    except Exception:
+        log.exception("candle fan-out failed for snapshot id=%d", snapshot.id)
+        groups = 0
+    log.info(
+        "candles written id=%d rows=%d write_ms=%.1f groups=%d",
+        snapshot.id,
+        len(stored),
+        (written - started) * 1000,
+        groups,
+    )

@@ -92,3 +92,13 @@ def _release(lock) -> None:
         lock.release()
     except Exception:  # expired (task ran past the lock) or Redis went away: the TTL cleans up
         log.warning("refresh lock was gone at release")
+
+
+@shared_task(name="tokens.prune_candles", ignore_result=True)
+def prune_candles() -> dict:
+    """Delete the candles CANDLE_RETENTION_DAYS no longer keeps (bounded batches; beat runs it hourly)."""
+    from tokens.history.store import delete_expired
+
+    deleted = delete_expired()
+    log.info("candles pruned %s", " ".join(f"{k}={v}" for k, v in deleted.items()) or "none")
+    return deleted

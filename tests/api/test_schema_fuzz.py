@@ -19,7 +19,12 @@ from tokens.api.views import MINT_PATTERN
 from tokens.ingest.parsers.parsing import is_mint
 from tokens.records import PoolView, SourcePrice, WindowStats
 
-OPERATIONS = [("/api/tokens/", "GET"), ("/api/tokens/{mint}/", "GET"), ("/api/health/", "GET")]
+OPERATIONS = [
+    ("/api/tokens/", "GET"),
+    ("/api/tokens/{mint}/", "GET"),
+    ("/api/tokens/{mint}/candles/", "GET"),
+    ("/api/health/", "GET"),
+]
 
 
 def publish_fixture_snapshot():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.pure  # renders a template: no Redis, no database
@@ -15,7 +17,11 @@ def test_page_carries_the_api_base_and_stream_path(client):
     assert 'data-ws-path="/ws/tokens/"' in html
     assert 'type="module"' in html
     assert "/static/realtime/screener.js" in html
-    assert "https://" not in html  # offline: no CDN, no external fonts
+    # offline: nothing loaded from elsewhere (no CDN script or style, no external fonts); the chart's
+    # attribution is a plain link, which loads nothing
+    assert not re.search(r'(src|srcset)="(https?:)?//', html)
+    assert not re.search(r'<link[^>]+href="(https?:)?//', html)
+    assert "@import" not in html
 
 
 def test_page_has_a_strict_content_security_policy(client):

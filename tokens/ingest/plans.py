@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
+from tokens.ingest import backfill
 from tokens.ingest.parsers import dexscreener, geckoterminal, jupiter
 from tokens.ingest.run import SourceRun, update_universe
 from tokens.ingest.shares import Purpose, Shares
@@ -315,6 +316,9 @@ def _gecko_ohlcv(run: SourceRun, calls: int) -> None:
 GECKO_PURPOSES: list[PurposeStep] = [
     (Purpose("tokens", lambda: 1.0 - settings.OHLCV_SHARE), _gecko_tokens),
     (Purpose("ohlcv", lambda: settings.OHLCV_SHARE), _gecko_ohlcv),
+    # Last and lowest: history backfill of new tokens (tokens/ingest/backfill.py), with only the calls
+    # the market-data purposes leave.
+    (Purpose("backfill", 0.0), backfill.backfill_step),
 ]
 
 

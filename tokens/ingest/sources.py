@@ -108,6 +108,7 @@ GECKOTERMINAL = Source(
         "new_pools": "/networks/solana/new_pools",
         "tokens_multi": "/networks/solana/tokens/multi/{mints}",
         "ohlcv_day": "/networks/solana/pools/{pool}/ohlcv/day",
+        "ohlcv": "/networks/solana/pools/{pool}/ohlcv/{timeframe}",  # history backfill (minute, hour)
     },
     headers={"Accept": "application/json;version=20230302"},  # the API version the parsers were written for
     cache_seconds_setting="GECKOTERMINAL_CACHE_SECONDS",

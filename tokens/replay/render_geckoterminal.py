@@ -1,4 +1,4 @@
-"""GeckoTerminal's JSON:API documents for the synthetic market: pool lists, tokens/multi, daily OHLCV (pure).
+"""GeckoTerminal's JSON:API documents for the synthetic market: pool lists, tokens/multi, daily and intraday OHLCV (pure).
 
 Quirks kept from the recorded samples: ids are "solana_<address>", numbers are decimal strings (prices
 with the full float expansion), counts are ints, `included` holds de-duplicated token/dex records
@@ -13,9 +13,9 @@ import math
 import uuid
 from typing import Any
 
-from tokens.replay import cosmetics, templates
+from tokens.replay import cosmetics, history, templates
 from tokens.replay.formats import gt_change, gt_decimal, gt_short, iso_z, stable_bytes, stable_unit
-from tokens.replay.known import GT_DEX, QUOTES, SOL, USDC
+from tokens.replay.known import GT_DEX, QUOTES, SOL, SOL_PRICE_USD, USDC
 from tokens.replay.market import MarketView, PoolState, TokenState
 from tokens.replay.world import GT
 
@@ -314,3 +314,50 @@ def ohlcv_day(view: MarketView, address: str, limit: int, token: str | None = No
 def _meta(view: MarketView, mint: str) -> dict[str, Any]:
     attributes = token_record(view, mint)["attributes"]
     return {key: attributes[key] for key in ("address", "name", "symbol", "coingecko_coin_id")}
+
+
+def ohlcv_intraday(
+    view: MarketView,
+    address: str,
+    timeframe: str,
+    aggregate: int,
+    limit: int,
+    before: int | None,
+    token: str | None,
+) -> dict[str, Any] | str | None:
+    """/pools/{pool}/ohlcv/{minute|hour}: candles of the side `token` names (base, quote or an address)
+    on the pool's known price path (tokens/replay/history.py), newest first.
+
+    None for an unknown pool; an error text for a `token` that is neither side of the pool.
+    """
+    pool = view.pools.get(address)
+    if pool is None or GT not in pool.spec.sources:
+        return None
+    spec = pool.spec
+    if token in (None, "", "base", spec.mint):
+        side, mint = "base", spec.mint
+        state = view.tokens.get(spec.mint)
+        start = (state.spec.price_usd if state else pool.price_usd) * (1 + spec.skew)
+        current = gt_price(view, pool)
+    elif token in ("quote", spec.quote_mint):
+        side, mint = "quote", spec.quote_mint
+        start = SOL_PRICE_USD if spec.quote_mint == SOL.mint else 1.0
+        current = pool.quote_price_usd
+    else:
+        return "token must be base, quote or the address of one of the pool's two tokens"
+    rows = history.ohlcv_rows(
+        spec.address, side, start, current, spec.created_at, view.at, pool.volume["h24"] / 1440,
+        timeframe, aggregate, limit, before,
+    )  # fmt: skip
+    return {
+        "data": {
+            "id": str(
+                uuid.UUID(
+                    bytes=stable_bytes(spec.address, timeframe, aggregate, limit, before, side, length=16)
+                )
+            ),
+            "type": "ohlcv_request_response",
+            "attributes": {"ohlcv_list": [history.rendered(r, spec.address) for r in rows]},
+        },
+        "meta": {"base": _meta(view, spec.mint), "quote": _meta(view, spec.quote_mint), "side": mint},
+    }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokens.replay import discovery
+from tokens.replay import history as replay_history
 from tokens.replay import render_dexscreener as dexscreener
 from tokens.replay import render_geckoterminal as geckoterminal
 from tokens.replay import render_jupiter as jupiter
@@ -132,6 +133,8 @@ def _geckoterminal(path: str, query: Query, view: MarketView) -> Reply:
         return Reply(200, geckoterminal.tokens_multi(view, mints, include))
     if match := re.fullmatch(r"/pools/([^/]+)/ohlcv/([a-z]+)", rest):
         address, timeframe = match.groups()
+        if timeframe in ("minute", "hour"):
+            return _gt_intraday(address, timeframe, query, view)
         if timeframe != "day":
             return _gt_error(400, "The replay upstream serves only the day timeframe")
         limit = _int_param(query, "limit", 100, 1, 1000)
@@ -143,6 +146,28 @@ def _geckoterminal(path: str, query: Query, view: MarketView) -> Reply:
             return _gt_error(400, "token must be base, quote or one of the pool's token addresses")
         return Reply(200, doc) if doc else _gt_error(404, "Not Found")
     return _gt_error(404, "Not Found")
+
+
+def _gt_intraday(address: str, timeframe: str, query: Query, view: MarketView) -> Reply:
+    """/pools/{pool}/ohlcv/{minute|hour}?aggregate=&limit=&before_timestamp=&token= (tokens/replay/history.py)."""
+    aggregates = replay_history.TIMEFRAMES[timeframe][1]
+    aggregate = _int_param(query, "aggregate", 1, 1, 1000)
+    if aggregate is None or aggregate not in aggregates:
+        return _gt_error(400, f"aggregate must be one of {', '.join(map(str, aggregates))} for {timeframe}")
+    limit = _int_param(query, "limit", 100, 1, replay_history.MAX_LIMIT)
+    if limit is None:
+        return _gt_error(400, f"limit must be an integer from 1 to {replay_history.MAX_LIMIT}")
+    before = None
+    if _param(query, "before_timestamp") is not None:
+        before = _int_param(query, "before_timestamp", 0, 0, 10**11)
+        if before is None:
+            return _gt_error(400, "before_timestamp must be Unix seconds")
+    doc = geckoterminal.ohlcv_intraday(
+        view, address, timeframe, aggregate, limit, before, _param(query, "token", None)
+    )
+    if isinstance(doc, str):
+        return _gt_error(400, doc)
+    return Reply(200, doc) if doc else _gt_error(404, "Not Found")
 
 
 def _gt_pool_list(rest: str, query: Query, include: set[str], view: MarketView) -> Reply:

@@ -1,5 +1,7 @@
-// The token detail drawer: GET /api/tokens/{mint}/ -> stats, each source's price, the token's pools.
+// The token detail drawer: GET /api/tokens/{mint}/ -> stats, each source's price, the token's pools;
+// above them the live candlestick chart (chart.js).
 
+import { CandleChart } from "./chart.js";
 import { el, setText, setTokenIcon, tokenIcon } from "./dom.js";
 import * as fmt from "./format.js";
 
@@ -67,6 +69,9 @@ export class TokenDrawer {
     this.mint = null;
     this.timer = null;
     this.controller = null;
+    const chartRoot = root.querySelector("[data-chart]");
+    const app = root.closest("[data-api-base]");
+    this.chart = chartRoot && app ? new CandleChart(chartRoot, { apiBase: app.dataset.apiBase, wsPath: app.dataset.wsPath }) : null;
   }
 
   get isOpen() {
@@ -83,6 +88,7 @@ export class TokenDrawer {
     if (token) this._header(token);
     this.body.replaceChildren(el("p", "drawer-loading", "Loading\u2026"));
     this.closeButton.focus();
+    if (this.chart) this.chart.show(mint);
     this._load();
   }
 
@@ -94,6 +100,7 @@ export class TokenDrawer {
     document.body.classList.remove("drawer-open");
     clearTimeout(this.timer);
     if (this.controller) this.controller.abort();
+    if (this.chart) this.chart.hide();
     this.mint = null;
     this.onClose(mint);
   }
