@@ -79,6 +79,7 @@ class PoolQuote:
     fetched_at: float = 0.0
 
 
+@positional_pickle
 @dataclass(slots=True)
 class Safety:
     """Jupiter's holder and authority data of one token; each value None when Jupiter did not say."""
