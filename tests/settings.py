@@ -1,8 +1,19 @@
-"""Test settings: the real Redis on its own DB index (TEST_REDIS_DB, default 15), fast refreshes."""
+"""Test settings: the real Redis on its own DB index (TEST_REDIS_DB, default 15), fast refreshes.
+
+Under pytest-xdist each worker takes its own index below the base (gw0: 15, gw1: 14, ...), so
+workers never flush each other's keys; the processes a worker starts inherit its index.
+"""
 
 import os
 
 _db = os.environ.get("TEST_REDIS_DB", "15")
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist.startswith("gw") and os.environ.get("MDS_TEST_REDIS_DB_OF") != _xdist:
+    _db = str(int(_db) - int(_xdist[2:]))
+    if int(_db) < 0:
+        raise RuntimeError(f"too many xdist workers for TEST_REDIS_DB base {os.environ['TEST_REDIS_DB']}")
+    os.environ["TEST_REDIS_DB"] = _db
+    os.environ["MDS_TEST_REDIS_DB_OF"] = _xdist  # already this worker's index: sub-processes keep it
 _host = os.environ.get("TEST_REDIS_HOST", "127.0.0.1:6379")
 os.environ["REDIS_URL"] = f"redis://{_host}/{_db}"
 os.environ.setdefault("DJANGO_DEBUG", "true")
