@@ -200,6 +200,14 @@ DEXSCREENER_SEARCH_QUERIES = env.list("DEXSCREENER_SEARCH_QUERIES", default=["SO
 GECKOTERMINAL_DISCOVERY_PAGES = env.int("GECKOTERMINAL_DISCOVERY_PAGES", default=2)
 # Share of each GeckoTerminal refresh's calls kept for the slow daily-OHLCV sweep (7d figures).
 OHLCV_SHARE = env.float("OHLCV_SHARE", default=0.2)
+# Share of GeckoTerminal's calls for the history backfill of new tokens (their minute/hour OHLCV), the
+# lowest-priority purpose: it is offered last, after token data and the daily OHLCV.
+BACKFILL_SHARE = env.float("BACKFILL_SHARE", default=0.2)
+if not (0 <= OHLCV_SHARE and 0 <= BACKFILL_SHARE and OHLCV_SHARE + BACKFILL_SHARE < 1):
+    raise ImproperlyConfigured(
+        f"OHLCV_SHARE ({OHLCV_SHARE}) and BACKFILL_SHARE ({BACKFILL_SHARE}) must be 0 or more and leave "
+        "token data a share (their sum below 1)."
+    )
 # GeckoTerminal answers the same request from its cache for about this long: not repeated sooner (0: off).
 GECKOTERMINAL_CACHE_SECONDS = env.float("GECKOTERMINAL_CACHE_SECONDS", default=60.0)
 if GECKOTERMINAL_CACHE_SECONDS < 0:

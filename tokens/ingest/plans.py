@@ -314,11 +314,11 @@ def _gecko_ohlcv(run: SourceRun, calls: int) -> None:
 # A purpose plugs in with one line, e.g. `(Purpose("backfill", 0.0), backfill_step)` last: a purpose of
 # share 0 gets only the calls the others leave in a refresh (step(run, calls) spends at most `calls`).
 GECKO_PURPOSES: list[PurposeStep] = [
-    (Purpose("tokens", lambda: 1.0 - settings.OHLCV_SHARE), _gecko_tokens),
+    (Purpose("tokens", lambda: 1.0 - settings.OHLCV_SHARE - settings.BACKFILL_SHARE), _gecko_tokens),
     (Purpose("ohlcv", lambda: settings.OHLCV_SHARE), _gecko_ohlcv),
-    # Last and lowest: history backfill of new tokens (tokens/ingest/backfill.py), with only the calls
-    # the market-data purposes leave.
-    (Purpose("backfill", 0.0), backfill.backfill_step),
+    # Last and lowest: history backfill of new tokens (tokens/ingest/backfill.py): its own share, and
+    # what the market-data purposes leave of theirs.
+    (Purpose("backfill", lambda: settings.BACKFILL_SHARE), backfill.backfill_step),
 ]
 
 
