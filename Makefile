@@ -67,11 +67,15 @@ run: $(VENV)/.installed redis
 # there). An unreachable PostgreSQL is started when it can be, else the fix is printed and that
 # run skipped; with CI=true it fails the run.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+# Test files run in parallel (pytest-xdist, one Redis DB index per worker: tests/settings.py);
+# PYTEST_WORKERS=0 runs them in this one process.
+PYTEST_WORKERS ?= 3
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 test: $(VENV)/.installed-dev redis browser
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(XDIST) $(PYTEST_ARGS)
 	@if $(PY) -m tokens.infra.postgres_check "$(TEST_POSTGRES_URL)"; then \
 	  echo "PostgreSQL run of the database tests ($(TEST_POSTGRES_URL))"; \
-	  DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest -m database $(PYTEST_ARGS); \
+	  DATABASE_URL="$(TEST_POSTGRES_URL)" $(VENV)/bin/pytest $(XDIST) -m database $(PYTEST_ARGS); \
 	elif [ "$${CI:-}" = true ]; then \
 	  echo "CI=true: PostgreSQL is required for the database tests" >&2; exit 1; \
 	else \

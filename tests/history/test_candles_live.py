@@ -28,7 +28,10 @@ def refresh_all() -> int:
     return before
 
 
-def wait_refreshed(before: int, count: int = len(SOURCES)) -> int:
+def wait_refreshed(before: int, count: int = 1) -> int:
+    """The snapshot id once `count` snapshots followed `before` (one refresh cycle merges once, or more
+    when its sources finish apart: tokens/tasks.py)."""
+
     def done():
         current = snapshots.current_snapshot_id() or 0
         return current if current >= before + count else None
