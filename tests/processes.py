@@ -105,6 +105,18 @@ def process_database_url() -> str:
     return _process_db
 
 
+def fresh_database_url(directory: Path) -> str:
+    """A new migrated SQLite database in `directory`, for a test whose processes must see no rows
+    another test's processes wrote (candles of the replay's seeded mints, say)."""
+    path = Path(directory) / "procs.sqlite3"
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": url}
+    subprocess.run(
+        [str(BIN / "python"), "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    return url
+
+
 def base_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = process_database_url()

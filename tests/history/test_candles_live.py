@@ -5,12 +5,13 @@ The worker and daphne share the processes' database (tests/processes.py), as in 
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import requests
 
-from tests.processes import start_daphne, wait_for
+from tests.processes import fresh_database_url, start_daphne, wait_for
 from tokens.history.candles import INTERVAL_NAMES, align
 from tokens.records import SOURCES
 from tokens.store import snapshots
@@ -39,16 +40,47 @@ def wait_refreshed(before: int, count: int = 1) -> int:
     return wait_for(done, timeout=60, what="the worker's snapshots")
 
 
-def published_prices(mint: str, first: int, last: int) -> list[tuple[float, float]]:
-    """(generated_at, merged price) of every snapshot first..last that priced `mint`."""
-    out = []
-    for snapshot_id in range(first, last + 1):
-        snap = snapshots.load_snapshot(snapshot_id)
-        assert snap is not None, f"snapshot {snapshot_id} expired before the test read it"
-        token = snap.tokens.get(mint)
-        if token is not None and token.price_usd:
-            out.append((snap.generated_at, token.price_usd))
-    return out
+class SnapshotRecorder(threading.Thread):
+    """Keeps (generated_at, merged prices) of every snapshot the worker publishes, as it is published.
+
+    A replaced snapshot lives only SNAPSHOT_KEEP_SECONDS in Redis, and every snapshot of the test
+    wrote candles, so the test cannot wait until the end to read them; polling 5 times a second
+    reads each one well inside its life.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[int, tuple[float, dict[str, float]]] = {}
+        self.missing: list[int] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        last = 0
+        while not self.halt.wait(0.2):
+            current = snapshots.current_snapshot_id() or 0
+            if current and not last:  # ids do not start at 1 (tokens/store/snapshots.py): the test's
+                last = current  # first is the lowest still stored, Redis having been flushed before it
+                while snapshots.load_snapshot(last - 1) is not None:
+                    last -= 1
+                last -= 1
+            for snapshot_id in range(last + 1, current + 1):
+                snap = snapshots.load_snapshot(snapshot_id)
+                if snap is None:
+                    self.missing.append(snapshot_id)
+                    continue
+                prices = {m: t.price_usd for m, t in snap.tokens.items() if t.price_usd}
+                self.seen[snapshot_id] = (snap.generated_at, prices)
+            last = max(last, current)
+
+    def prices(self, mint: str, last: int) -> list[tuple[float, float]]:
+        """(generated_at, merged price) of every snapshot up to `last` that priced `mint`."""
+        assert not self.missing, f"{len(self.missing)} snapshots expired before the test read them"
+        wait_for(lambda: last in self.seen, timeout=5, what=f"snapshot {last} recorded")
+        return [
+            (at, prices[mint])
+            for i, (at, prices) in sorted(self.seen.items())
+            if i <= last and mint in prices
+        ]
 
 
 def expected(observations: list[tuple[float, float]], interval: str) -> dict[int, tuple]:
@@ -61,14 +93,20 @@ def expected(observations: list[tuple[float, float]], interval: str) -> dict[int
 def test_ohlc_of_a_moving_price_through_the_real_pipeline_survives_restarts(
     replay, worker_env, workers, tmp_path
 ):
+    # A database of this test's own: the replay's mints are seeded, so another test's worker may
+    # have written candles of the same mint into the shared processes' database.
+    database = {"DATABASE_URL": fresh_database_url(tmp_path)}
+    worker_env = {**worker_env, **database}
     worker = workers("w1", worker_env)
     for name in ("web1", "web2"):
         (tmp_path / name).mkdir()
-    server = start_daphne(tmp_path / "web1", **replay.urls(), API_THROTTLE_RATE="1000000/min")
+    server = start_daphne(tmp_path / "web1", **replay.urls(), **database, API_THROTTLE_RATE="1000000/min")
+    recorder = SnapshotRecorder()
+    recorder.start()
     try:
         refresh_all()
         wait_for(snapshots.current_snapshot_id, timeout=60, what="a first snapshot")
-        first = wait_refreshed(refresh_all())
+        wait_refreshed(refresh_all())
         snap = snapshots.current_snapshot()
         token = max((t for t in snap.tokens.values() if t.price_usd), key=lambda t: len(t.sources))
         mint = token.token_address
@@ -76,7 +114,7 @@ def test_ohlc_of_a_moving_price_through_the_real_pipeline_survives_restarts(
             replay.control("POST", "move", {"mint": mint, "price_factor": factor})
             wait_refreshed(refresh_all())
         last = settled()
-        observations = published_prices(mint, first, last)
+        observations = recorder.prices(mint, last)  # every snapshot of this test wrote candles
         assert len({p for _, p in observations}) >= 3, observations  # the price did move
 
         def written():
@@ -103,12 +141,13 @@ def test_ohlc_of_a_moving_price_through_the_real_pipeline_survives_restarts(
         not_modified = server.get(url, headers={"If-None-Match": again.headers["ETag"]})
         assert not_modified.status_code == 304
     finally:
+        recorder.halt.set()
         server.proc.stop()
 
     # every process restarted: a new worker, a new web process; the history is still there
     worker.stop()
     workers("w2", worker_env)
-    server = start_daphne(tmp_path / "web2", **replay.urls(), API_THROTTLE_RATE="1000000/min")
+    server = start_daphne(tmp_path / "web2", **replay.urls(), **database, API_THROTTLE_RATE="1000000/min")
     try:
         for interval in INTERVAL_NAMES:
             body = server.get(f"/api/tokens/{mint}/candles/?interval={interval}").json()
