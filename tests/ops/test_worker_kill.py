@@ -48,7 +48,8 @@ def test_killed_worker_lock_expires_and_next_refresh_succeeds(replay, tmp_path):
     stack = new_stack(
         tmp_path, replay.urls(), CELERY_TASK_SOFT_TIME_LIMIT=str(SOFT), CELERY_TASK_TIME_LIMIT=str(HARD),
         REFRESH_LOCK_MARGIN_SECONDS=str(MARGIN), UPSTREAM_TIMEOUT_SECONDS="30",
-        GECKOTERMINAL_CACHE_SECONDS="0",  # every refresh calls the upstream, so the slow fault bites
+        # every refresh calls the upstream (no cache window, budget to spare), so the slow fault bites
+        GECKOTERMINAL_CACHE_SECONDS="0", GECKOTERMINAL_RPM="600",
     )  # fmt: skip
     watch = PointerWatch(stack)
     try:
@@ -65,15 +66,24 @@ def test_killed_worker_lock_expires_and_next_refresh_succeeds(replay, tmp_path):
             "both workers refreshing",
         )
         watch.start()
+        fault_at = time.time()
         replay.fault(SLOW, "slow", delay=30)
-        starts = {w.name: len(_events(stack, w, "refresh start", SLOW)) for w in pair}
 
         def in_slow_refresh():
-            return next(
-                (w for w in pair if len(_events(stack, w, "refresh start", SLOW)) > starts[w.name]), None
-            )
+            """The worker whose refresh of SLOW is waiting on the slow upstream (it holds the lock)."""
+            if not replay.requests_since(fault_at, SLOW):
+                return None
+            for w in pair:
+                marks = [
+                    line["event"]
+                    for line in stack.json_logs(w)
+                    if line.get("source") == SLOW and line.get("event") in ("refresh start", "refresh end")
+                ]
+                if marks and marks[-1] == "refresh start":
+                    return w
+            return None
 
-        victim = wait_for(in_slow_refresh, 20, 0.05, "a slow refresh")
+        victim = wait_for(in_slow_refresh, 20, 0.05, "a refresh inside a slow upstream call")
         survivor = next(w for w in pair if w is not victim)
         time.sleep(0.5)  # inside the slow upstream call
         victim.kill()
