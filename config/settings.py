@@ -203,7 +203,7 @@ OHLCV_SHARE = env.float("OHLCV_SHARE", default=0.2)
 # Share of GeckoTerminal's calls for the history backfill of new tokens (their minute/hour OHLCV), the
 # lowest-priority purpose: it is offered last, after token data and the daily OHLCV.
 BACKFILL_SHARE = env.float("BACKFILL_SHARE", default=0.2)
-if not (0 <= OHLCV_SHARE and 0 <= BACKFILL_SHARE and OHLCV_SHARE + BACKFILL_SHARE < 1):
+if not (OHLCV_SHARE >= 0 and BACKFILL_SHARE >= 0 and OHLCV_SHARE + BACKFILL_SHARE < 1):
     raise ImproperlyConfigured(
         f"OHLCV_SHARE ({OHLCV_SHARE}) and BACKFILL_SHARE ({BACKFILL_SHARE}) must be 0 or more and leave "
         "token data a share (their sum below 1)."

@@ -16,7 +16,6 @@ from typing import Any
 
 import orjson
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 
 from realtime import protocol
 from realtime.protocol import ProtocolError
@@ -83,18 +82,9 @@ def publish_open_candles(previous: Snapshot | None, current: Snapshot, stored: l
 
 
 async def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    semaphore = asyncio.Semaphore(GROUP_CONCURRENCY)
+    from realtime.publish import group_sender
 
-    async def send(group: str, message: dict[str, Any]) -> None:
-        async with semaphore:
-            try:
-                await layer.group_send(group, message)
-            except Exception:
-                log.exception("group_send to %s failed", group)
-
+    send = group_sender(GROUP_CONCURRENCY)
     await asyncio.gather(*(send(g, m) for g, m in messages))
 
 

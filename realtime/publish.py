@@ -15,7 +15,7 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -146,19 +146,29 @@ def group_messages(
     return messages
 
 
-async def _send_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+def group_sender(concurrency: int) -> Callable[[str, dict[str, Any]], Coroutine[Any, Any, None]]:
+    """A coroutine function sending one message to one channel-layer group, at most `concurrency`
+    at once (call it inside the loop that sends); a failed send is logged, never raised, so one
+    group never stops the others. The token events and the live candles share it."""
     layer = get_channel_layer()
-    if layer is None:
-        return
-    semaphore = asyncio.Semaphore(TOKEN_GROUP_CONCURRENCY)
+    semaphore = asyncio.Semaphore(concurrency)
 
     async def send(group: str, message: dict[str, Any]) -> None:
+        if layer is None:
+            return
         async with semaphore:
             try:
                 await layer.group_send(group, message)
             except Exception:
                 log.exception("group_send to %s failed", group)
 
+    return send
+
+
+async def _send_groups(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    if get_channel_layer() is None:
+        return
+    send = group_sender(TOKEN_GROUP_CONCURRENCY)
     # tokens.all first: it is the largest audience; the per-token groups follow concurrently,
     # then the end marker of the refresh (messages[-1]).
     await send(*messages[0])

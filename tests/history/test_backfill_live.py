@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from tests.integration.conftest import run_refreshes
+from tests.integration.conftest import max_in_sliding_minute, run_refreshes
 from tokens.history import store
 from tokens.ingest.parsers.geckoterminal import parse_ohlcv
 from tokens.models import PriceCandle
@@ -24,16 +24,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.database, pytest.mark.django_db]
 RPM = 40
 
 
-def max_per_sliding_minute(times: list[float]) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= 60:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
 def test_backfill_stays_in_budget_goes_by_rank_and_stores_the_sources_prices(replay, settings):
     settings.GECKOTERMINAL_RPM = RPM
     started = time.time()
@@ -41,7 +31,7 @@ def test_backfill_stays_in_budget_goes_by_rank_and_stores_the_sources_prices(rep
     while time.time() < deadline:
         run_refreshes(*SOURCES)
     gt = replay.requests_since(started, "geckoterminal")
-    assert max_per_sliding_minute([r["t"] for r in gt]) <= RPM
+    assert max_in_sliding_minute([r["t"] for r in gt]) <= RPM
     backfills = [r for r in gt if "/ohlcv/minute" in r["path"] or "/ohlcv/hour" in r["path"]]
     assert backfills, "some budget was left for backfill"
     assert len(backfills) < len(gt)  # market data first

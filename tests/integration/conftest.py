@@ -111,3 +111,14 @@ def wait_idle(replay: Replay, since: float, quiet: float = 2.0, timeout: float =
             return
         time.sleep(0.3)
     raise AssertionError("upstream traffic did not settle")
+
+
+def max_in_sliding_minute(times: list[float]) -> int:
+    """The most of `times` inside any 60 s window (the arrivals an upstream's moving minute counts)."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 60:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import run_refreshes, wait_idle
+from tests.integration.conftest import max_in_sliding_minute, run_refreshes, wait_idle
 from tokens.infra import redis_clients
 from tokens.records import SOURCES
 from tokens.store import ingested, snapshots
@@ -53,16 +53,6 @@ def test_ids_increase_and_current_pointer_flips(replay):
     )  # …the current one forever
 
 
-def _max_in_sliding_minute(times: list[float]) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= 60:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
 def test_two_workers_never_exceed_a_budget(replay, workers, worker_env):
     budgets = {
         "DEXSCREENER_RPM": "12",
@@ -89,10 +79,10 @@ def test_two_workers_never_exceed_a_budget(replay, workers, worker_env):
     dex_market = [
         r["t"] for r in rows if r["source"] == "dexscreener" and not r["path"].startswith(DISCOVERY_PATHS)
     ]
-    assert _max_in_sliding_minute(dex_market) <= 12
-    assert _max_in_sliding_minute(dex_discovery) <= 3
-    assert _max_in_sliding_minute(by["jupiter"]) <= 6
-    assert _max_in_sliding_minute(by["geckoterminal"]) <= 6
+    assert max_in_sliding_minute(dex_market) <= 12
+    assert max_in_sliding_minute(dex_discovery) <= 3
+    assert max_in_sliding_minute(by["jupiter"]) <= 6
+    assert max_in_sliding_minute(by["geckoterminal"]) <= 6
     # Not vacuous: the workers did use the budgets.
     assert len(dex_market) >= 8 and len(by["jupiter"]) >= 4 and len(by["geckoterminal"]) >= 4
 
@@ -251,10 +241,10 @@ def test_budgets_hold_as_the_upstream_counts_arrivals(tmp_path, workers, setting
     ]
     by = {s: [r["t"] for r in rows if r["source"] == s] for s in SOURCES}
     seen = {
-        "dexscreener market": (_max_in_sliding_minute(dex_market), 12),
-        "dexscreener discovery": (_max_in_sliding_minute(dex_discovery), 3),
-        "jupiter": (_max_in_sliding_minute(by["jupiter"]), 6),
-        "geckoterminal": (_max_in_sliding_minute(by["geckoterminal"]), 6),
+        "dexscreener market": (max_in_sliding_minute(dex_market), 12),
+        "dexscreener discovery": (max_in_sliding_minute(dex_discovery), 3),
+        "jupiter": (max_in_sliding_minute(by["jupiter"]), 6),
+        "geckoterminal": (max_in_sliding_minute(by["geckoterminal"]), 6),
     }
     assert all(most <= budget for most, budget in seen.values()), seen
     # Not vacuous: the traffic spans more than one window and fills the budgets.
