@@ -32,16 +32,8 @@ BEFORE_MAX = 10**11  # Unix seconds, year 5138
 
 class CandleQuerySerializer(serializers.Serializer):
     interval = s._choice(INTERVAL_NAMES, DEFAULT_INTERVAL, "Candle length.")
-    limit = s.StrictIntegerField(
-        default=LIMIT_DEFAULT,
-        min_value=1,
-        max_value=LIMIT_MAX,
-        help_text=f"Most candles returned, 1..{LIMIT_MAX} (the newest before `before`).",
-        error_messages={
-            "invalid": f"A valid integer from 1 to {LIMIT_MAX} is required.",
-            "min_value": f"Must be an integer from 1 to {LIMIT_MAX}.",
-            "max_value": f"Must be an integer from 1 to {LIMIT_MAX}.",
-        },
+    limit = s.page_limit(
+        LIMIT_DEFAULT, LIMIT_MAX, f"Most candles returned, 1..{LIMIT_MAX} (the newest before `before`)."
     )
     before = s.StrictIntegerField(
         required=False,

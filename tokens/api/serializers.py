@@ -60,6 +60,22 @@ def _choice(choices: tuple[str, ...], default: str, help_text: str) -> serialize
     )
 
 
+def page_limit(default: int, maximum: int, help_text: str) -> serializers.IntegerField:
+    """A `limit` parameter: an integer 1..maximum, every error naming that range."""
+    accepted = f"an integer from 1 to {maximum}"
+    return StrictIntegerField(
+        default=default,
+        min_value=1,
+        max_value=maximum,
+        help_text=help_text,
+        error_messages={
+            "invalid": f"A valid {accepted} is required.",
+            "min_value": f"Must be {accepted}.",
+            "max_value": f"Must be {accepted}.",
+        },
+    )
+
+
 class AmountField(GivenEmptyIsInvalid, serializers.FloatField):
     """A non-negative, finite USD amount."""
 
@@ -127,17 +143,7 @@ class TokenListQuerySerializer(TimeframeQuerySerializer):
         "Sort field, `-` prefix for descending; unknown values sort last either way. "
         "`age` is the time since the pair's creation (`age` = newest first).",
     )
-    limit = StrictIntegerField(
-        default=LIMIT_DEFAULT,
-        min_value=1,
-        max_value=LIMIT_MAX,
-        help_text=f"Page size, 1..{LIMIT_MAX}.",
-        error_messages={
-            "invalid": f"A valid integer from 1 to {LIMIT_MAX} is required.",
-            "min_value": f"Must be an integer from 1 to {LIMIT_MAX}.",
-            "max_value": f"Must be an integer from 1 to {LIMIT_MAX}.",
-        },
-    )
+    limit = page_limit(LIMIT_DEFAULT, LIMIT_MAX, f"Page size, 1..{LIMIT_MAX}.")
     cursor = serializers.RegexField(
         CURSOR_PATTERN,
         required=False,
