@@ -1,30 +1,33 @@
 """Candle benchmarks: the per-snapshot upsert, reads over HTTP with wrk, storage per token-day.
 
 Usage: .venv/bin/python bench/bench_candles.py [--tokens 500] [--snapshots 40] [--postgres URL]
-                                               [--read] [--duration 10] [--big sqlite|postgres]
-                                               [--redis-db 1]
+                                               [--read] [--no-write] [--duration 10]
+                                               [--big sqlite|postgres] [--web-server uvicorn|daphne]
+                                               [--redis-db 12]
 
 write   For SQLite (a file in WAL mode) and PostgreSQL (a database of its own at --postgres, when
         reachable): --snapshots snapshots of --tokens tokens, 10 s apart, each folded into every
         interval's open candle by tokens.history.store.upsert (one statement, 6 rows per token);
         median and p99 per snapshot, and the 1m-only upsert (what build-on-read would write) to
         compare. Storage: rows per token-day per interval times the measured bytes per row.
---read  `python -m config.serve` (2 daphne processes, as `make run`), a snapshot of --tokens tokens
-        in Redis DB --redis-db, 300 1m candles per token; wrk -t2 -c32 on
-        /api/tokens/{random mint}/candles/?interval=1m&limit=300, once answered from the response
-        cache (the snapshot's candles written) and once from the database on every request.
---big   Before --read: 7 days of 1-minute candles for --tokens tokens (~5 M rows) loaded into that
-        database (COPY on PostgreSQL, executemany on SQLite), so the read runs against them.
+--read  The whole stack as `make run` starts it (bench/stack.py: 2 web processes, worker, beat
+        refreshing every 10 s against the replay upstream of --tokens tokens), on SQLite and then on
+        PostgreSQL; 300 1m candles seeded for every token it serves; then wrk -t2 -c32 on
+        /api/tokens/{random mint}/candles/?interval=1m&limit=300 (identical reads: the response
+        cache answers all but the first of each snapshot) and on the same with a distinct `before`
+        per request (every read goes to the database), with the response-cache outcomes counted.
+--big   --read on that database only, with 7 days of 1-minute candles per token seeded (~5 M
+        rows for 500 tokens), to show reads do not slow down as history grows.
 Figures depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,8 +36,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+
+from bench import bench_stack  # noqa: E402
+from bench.stack import running_stack, sum_samples  # noqa: E402
+
 ROWS_PER_DAY = {"1m": 1440, "5m": 288, "15m": 96, "1h": 24, "4h": 6, "1d": 1}
 
 
@@ -149,144 +155,120 @@ def drop_postgres_db(base: str, name: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def child(args: argparse.Namespace, url: str, mode: str) -> dict:
+def child(args: argparse.Namespace, url: str, mode: str, extra: list[str] | None = None) -> dict:
     argv = [sys.executable, __file__, "--child", mode, "--url", url, "--tokens", str(args.tokens),
-            "--snapshots", str(args.snapshots), "--redis-db", str(args.redis_db)]  # fmt: skip
+            "--snapshots", str(args.snapshots), "--redis-db", str(args.redis_db), *(extra or [])]  # fmt: skip
     out = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode:
         raise SystemExit(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def load_big(args: argparse.Namespace) -> dict:
-    """7 days of 1m candles for every token (child process)."""
+def seed(args: argparse.Namespace) -> dict:
+    """Candles for the mints in --mints (child process, the stack's DATABASE_URL): the 300 minutes
+    before now, or with --big 7 days of 1m candles (~10,000 per token). Rows the stack already
+    holds (observed or backfilled) are kept; one transaction per token, so the worker's own candle
+    writes wait at most that long for SQLite's write lock."""
     setup_django(args.url)
-    from django.db import connection
+    from django.db import connection, transaction
 
-    ms = mints(args.tokens)
+    ms = json.loads(Path(args.mints).read_text())
     end = int(time.time()) // 60 * 60
-    first = end - 7 * 86400
+    first = end - (7 * 86400 if args.big else 300 * 60)
+    columns = '(mint, "interval", t, open, high, low, close, source)'
     began = time.perf_counter()
     total = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            raw = cursor.cursor
-            with raw.copy(
-                'COPY tokens_pricecandle (mint, "interval", t, open, high, low, close, source) FROM STDIN'
-            ) as copy:
-                for m in ms:
-                    for t in range(first, end, 60):
-                        copy.write_row((m, "1m", t, 1.0, 1.1, 0.9, 1.05, "merged"))
-                        total += 1
+            cursor.execute(f"CREATE TEMP TABLE seed {columns[:0]}AS SELECT mint, \"interval\", t, open, high, low, "
+                           "close, source FROM tokens_pricecandle WITH NO DATA")  # fmt: skip
+            for m in ms:
+                with transaction.atomic():
+                    with cursor.cursor.copy(f"COPY seed {columns} FROM STDIN") as copy:
+                        for t in range(first, end, 60):
+                            copy.write_row((m, "1m", t, 1.0, 1.1, 0.9, 1.05, "merged"))
+                    cursor.execute(f"INSERT INTO tokens_pricecandle {columns} SELECT * FROM seed "
+                                   "ON CONFLICT DO NOTHING")  # fmt: skip
+                    total += cursor.rowcount
+                    cursor.execute("TRUNCATE seed")
             cursor.execute("ANALYZE tokens_pricecandle")
         else:
-            sql = ('INSERT OR IGNORE INTO tokens_pricecandle (mint, "interval", t, open, high, low, close, source) '
+            sql = (f"INSERT OR IGNORE INTO tokens_pricecandle {columns} "
                    "VALUES (?, '1m', ?, 1.0, 1.1, 0.9, 1.05, 'merged')")  # fmt: skip
-            raw = cursor.connection
             for m in ms:
-                raw.executemany(sql, ((m, t) for t in range(first, end, 60)))
-                total += (end - first) // 60
-            raw.commit()
-    return {"rows": total, "seconds": time.perf_counter() - began}
+                with transaction.atomic():
+                    cursor.executemany(sql, [(m, t) for t in range(first, end, 60)])
+                    total += cursor.rowcount
+            cursor.execute("ANALYZE tokens_pricecandle")
+        cursor.execute("SELECT count(*) FROM tokens_pricecandle")
+        rows = cursor.fetchone()[0]
+    return {"inserted": total, "rows": rows, "seconds": time.perf_counter() - began}
 
 
-def prepare_read(args: argparse.Namespace) -> dict:
-    """300 1m candles per token and a snapshot naming them (child process; Redis DB --redis-db)."""
-    os.environ["REDIS_URL"] = f"redis://127.0.0.1:6379/{args.redis_db}"
-    setup_django(args.url)
-    from django_redis import get_redis_connection
-
-    from tests.factories import make_snapshot, make_token
-    from tokens.history.candles import align
-    from tokens.history.store import upsert
-    from tokens.store import snapshots
-
-    get_redis_connection("default").flushdb()
-    ms = mints(args.tokens)
-    now = time.time()
-    for k in range(300):
-        t = align(now - 60 * (300 - k), "1m")
-        upsert([(m, "1m", t, 1.0 + k / 1000, None, None) for m in ms])
-    tokens = [make_token(i, token_address=m) for i, m in enumerate(ms)]
-    snapshot = make_snapshot(tokens, snapshot_id=snapshots.next_snapshot_id())
-    snapshots.publish_snapshot(snapshot)
-    return {"snapshot": snapshot.id}
+def stack_mints(stack) -> list[str]:
+    """Every token the stack serves, walking the list's cursor pages."""
+    found, url = [], "/api/tokens/?limit=200"
+    while url:
+        page = stack.get(url, timeout=10).json()
+        found += [t["token_address"] for t in page["results"]]
+        url = page["next"] and page["next"].split("://", 1)[1].split("/", 1)[1]
+        url = url and "/" + url
+    return found
 
 
-def read_bench(args: argparse.Namespace, url: str) -> None:
-    import requests
+def cache_outcomes(stack) -> dict[str, float]:
+    text = stack.metrics_text()
+    found = {o: sum_samples(text, "mds_response_cache_total", outcome=o) for o in ("hit", "miss", "coalesced")}
+    found.update({p: sum_samples(text, "mds_candle_reads_total", path=p) for p in ("fast", "django")})
+    return found
 
-    from tests.processes import free_port
 
-    prepared = child(args, url, "prepare")
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings", DJANGO_DEBUG="false",
-               DJANGO_SECRET_KEY="bench-" + "x" * 60, DJANGO_ALLOWED_HOSTS="127.0.0.1", DJANGO_SECURE_SSL_REDIRECT="false",
-               REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}", API_THROTTLE_RATE="100000000/min",
-               HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="2", CACHE_TTL_SECONDS="100000")  # fmt: skip
-    web = subprocess.Popen(
-        [sys.executable, "-m", "config.serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if requests.get(f"{base}/api/health/", timeout=1).status_code in (200, 503):
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        ms = mints(args.tokens)
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-            paths = ",".join(f'"/api/tokens/{m}/candles/?interval=1m&limit=300"' for m in ms)
-            lua.write(
-                "paths = {"
-                + paths
-                + "}\nrequest = function()\n  return wrk.format('GET', paths[math.random(#paths)])\nend\n"
-            )
-        import redis
-
-        r = redis.Redis(db=args.redis_db)
-        for label, written in (("from the database", -1), ("response cache", prepared["snapshot"])):
-            r.set("mds:1:candles:written", written)
-            if written > 0:  # warm every web process's response cache first (new connections land anywhere)
-                for m in ms:
-                    hits = tries = 0
-                    while hits < 3 and tries < 12:
-                        got = requests.get(
-                            f"{base}/api/tokens/{m}/candles/?interval=1m&limit=300", timeout=10
-                        )
-                        hits, tries = hits + (got.headers.get("x-response-cache") == "hit"), tries + 1
-            probe = requests.get(f"{base}/api/tokens/{ms[0]}/candles/?interval=1m&limit=300", timeout=10)
-            cache_state = probe.headers.get("x-response-cache", "none")
-            out = subprocess.run(["wrk", "-t2", "-c32", f"-d{args.duration}s", "--latency", "-s", lua.name, base],
-                                 capture_output=True, text=True, check=False)  # fmt: skip
-            rps = next(
-                (line.split()[1] for line in out.stdout.splitlines() if line.startswith("Requests/sec")), "?"
-            )
-            p50 = next(
-                (line.split()[1] for line in out.stdout.splitlines() if line.strip().startswith("50%")), "?"
-            )
-            p99 = next(
-                (line.split()[1] for line in out.stdout.splitlines() if line.strip().startswith("99%")), "?"
-            )
-            errors = [line.strip() for line in out.stdout.splitlines() if "Non-2xx" in line]
+def read_bench(args: argparse.Namespace, label: str, url: str | None) -> list[dict]:
+    """wrk on a random token's candles with the whole stack running (worker and beat refreshing)."""
+    env = {"API_THROTTLE_RATE": "1000000000/min"}
+    if url:
+        env["DATABASE_URL"] = url
+    results = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-candles-") as tmp,
+        running_stack(
+            web_server=args.web_server, redis_db=args.redis_db, tokens=args.tokens, env=env
+        ) as stack,
+    ):
+        ms = stack_mints(stack)
+        mints_file = Path(tmp) / "mints.json"
+        mints_file.write_text(json.dumps(ms))
+        extra = ["--mints", str(mints_file)] + (["--big", args.big] if args.big else [])
+        seeded = child(args, stack.env["DATABASE_URL"], "seed", extra)
+        print(f"  {label}: {len(ms)} tokens; {seeded['inserted']:,} candles seeded in {seeded['seconds']:.0f} s, "
+              f"{seeded['rows']:,} in the table")  # fmt: skip
+        time.sleep(10)  # a whole refresh cycle after seeding
+        base = "/api/tokens/{}/candles/?interval=1m&limit=300"
+        scenarios = {
+            "same reads (response cache)": [base.format(m) for m in ms],
+            # a distinct `before` in the future per request: same rows, a new read each time
+            "distinct reads (database)": [
+                base.format(m) + f"&before={int(time.time()) + 3600 + k}" for k in range(20) for m in ms
+            ],
+        }
+        probe = stack.get(base.format(ms[0]), timeout=10)
+        candles = len(probe.json()["candles"])
+        for name, paths in scenarios.items():
+            bench_stack.wrk(stack.url, paths, 32, 3, Path(tmp))  # warm-up
+            before = cache_outcomes(stack)
+            result = bench_stack.wrk(stack.url, paths, 32, args.duration, Path(tmp))
+            after = cache_outcomes(stack)
+            result.update({k: after[k] - before[k] for k in after}, scenario=name)
+            results.append(result)
             print(
-                f"  read {label:<18} {rps} req/s, p50 {p50}, p99 {p99} {' '.join(errors)}"
-                f" (x-response-cache: {cache_state}, {len(probe.content)} bytes)"
+                f"  read {name:<28} {result['req_per_s']:,.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
+                f"p99 {result['p99_ms']:.1f} ms, p99.9 {result['p999_ms']:.1f} ms, non-2xx {result['non_2xx']}, "
+                f"cache hit/miss/coalesced {result['hit']:.0f}/{result['miss']:.0f}/{result['coalesced']:.0f}, "
+                f"misses answered fast/django {result['fast']:.0f}/{result['django']:.0f} "
+                f"({candles} candles, {len(probe.content):,} bytes)",
+                flush=True,
             )
-        os.unlink(lua.name)
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        try:
-            web.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(web.pid, signal.SIGKILL)
-            web.wait(5)
+    return results
 
 
 def main() -> int:
@@ -299,47 +281,46 @@ def main() -> int:
         "--postgres", default=os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
     )
     parser.add_argument("--read", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="only the read benchmark")
     parser.add_argument("--big", choices=["sqlite", "postgres"])
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--web-server", default="uvicorn", choices=("uvicorn", "daphne"))
     parser.add_argument("--redis-db", type=int, default=12)
-    parser.add_argument("--child", choices=["write", "prepare", "big"])
+    parser.add_argument("--child", choices=["write", "seed"])
     parser.add_argument("--url")
+    parser.add_argument("--mints")
     args = parser.parse_args()
     if args.child:
-        result = {"write": write_bench, "prepare": prepare_read, "big": load_big}[args.child](args)
+        result = {"write": write_bench, "seed": seed}[args.child](args)
         print(json.dumps(result))
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="bench-candles-"))
     name = f"bench_candles_{os.getpid()}"
-    pg = postgres_db(args.postgres, name)
-    urls = {"sqlite": f"sqlite:///{tmp / 'candles.sqlite3'}"}
-    if pg:
-        urls["postgres"] = pg
     try:
-        print(f"write: {args.snapshots} snapshots of {args.tokens} tokens")
-        for url in urls.values():
-            report_write(child(args, url, "write"), args.tokens)
+        if not args.no_write:
+            urls = {"sqlite": f"sqlite:///{tmp / 'candles.sqlite3'}"}
+            pg = postgres_db(args.postgres, name)
+            if pg:
+                urls["postgres"] = pg
+            print(f"write: {args.snapshots} snapshots of {args.tokens} tokens")
+            for url in urls.values():
+                report_write(child(args, url, "write"), args.tokens)
         if args.read or args.big:
-            for label in urls:
+            for label in ("sqlite", "postgres"):
                 if args.big and label != args.big:
                     continue
-                fresh = (
-                    f"sqlite:///{tmp / 'read.sqlite3'}"
-                    if label == "sqlite"
-                    else postgres_db(args.postgres, name + "_r")
-                )
-                if args.big:
-                    loaded = child(args, fresh, "big")
-                    print(f"  {label}: loaded {loaded['rows']:,} 1m candles in {loaded['seconds']:.0f} s")
+                url = None if label == "sqlite" else postgres_db(args.postgres, name + "_r")
+                if label == "postgres" and url is None:
+                    continue
                 print(
-                    f"read ({label}{', 7 days of 1m candles loaded' if args.big else ''}): wrk -t2 -c32 -d{args.duration}s"
+                    f"read ({label}{', 7 days of 1m candles per token' if args.big else ''}; whole stack under "
+                    f"{args.web_server}, {os.cpu_count()} CPUs): wrk -t2 -c32 -d{args.duration}s"
                 )
-                read_bench(args, fresh)
-                if label == "postgres":
-                    drop_postgres_db(args.postgres, name + "_r")
+                read_bench(args, label, url)
     finally:
-        if pg:
-            drop_postgres_db(args.postgres, name)
+        for db in (name, name + "_r"):
+            with contextlib.suppress(Exception):
+                drop_postgres_db(args.postgres, db)
     return 0
 
 

@@ -39,8 +39,8 @@ SCENARIOS = {
     "filtered": "/api/tokens/?ordering=-price_change&timeframe=1h&limit=50",
 }
 WRK_SCRIPT = """
-local path = %s
-request = function() return wrk.format("GET", path) end
+local paths = %s
+request = function() return wrk.format("GET", paths[math.random(#paths)]) end
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -52,9 +52,11 @@ end
 """
 
 
-def wrk(url: str, path: str, connections: int, seconds: float, tmp: Path) -> dict:
+def wrk(url: str, path: str | list[str], connections: int, seconds: float, tmp: Path) -> dict:
+    """wrk -t2 on `path` (or on one of `paths` at random per request): req/s and latency percentiles."""
+    paths = [path] if isinstance(path, str) else path
     script = tmp / "scenario.lua"
-    script.write_text(WRK_SCRIPT % json.dumps(path))
+    script.write_text(WRK_SCRIPT % ("{" + ",".join(json.dumps(p) for p in paths) + "}"))
     argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "-s", str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     found = re.search(r"^RESULT (\{.*\})$", out, re.M)

@@ -11,6 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from tokens.api.candle_reads import CandleReads  # noqa: E402
 from tokens.asgi.cache import TokenResponseCache  # noqa: E402
 from tokens.asgi.http_metrics import HttpMetricsMiddleware  # noqa: E402
 from tokens.infra.gc_tuning import tune_for_serving  # noqa: E402
@@ -18,9 +19,10 @@ from tokens.store import snapshots  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Repeated GET /api/tokens/… reads are answered from a per-process cache (tokens/asgi/cache.py);
-        # every request, cached or not, is timed by route and status (tokens/ops/metrics_view.py).
-        "http": HttpMetricsMiddleware(TokenResponseCache(django_asgi_app)),
+        # Repeated GET /api/tokens/… reads are answered from a per-process cache (tokens/asgi/cache.py),
+        # candle reads it misses by a fast path beside Django (tokens/api/candle_reads.py); every
+        # request, cached or not, is timed by route and status (tokens/ops/metrics_view.py).
+        "http": HttpMetricsMiddleware(TokenResponseCache(CandleReads(django_asgi_app))),
         "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -14,8 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 
 from tests.factories import make_token, publish
+from tokens.api.common import MINT_PATTERN
 from tokens.api.serializers import CURSOR_PATTERN
-from tokens.api.views import MINT_PATTERN
 from tokens.ingest.parsers.parsing import is_mint
 from tokens.records import PoolView, SourcePrice, WindowStats
 

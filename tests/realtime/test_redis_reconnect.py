@@ -20,17 +20,17 @@ async def test_clients_reconnect_after_a_redis_restart(settings, tmp_path):
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
     await redis_clients.close_pooled_async_client()
     try:
-        batcher = AdmissionBatcher("current")
+        batcher = AdmissionBatcher(("current", "written"))
         client = redis_clients.pooled_async_client()
         await client.set("current", 7)
         assert await eventlog.current_seq() == 0
-        assert await batcher.check("counter", 60) == (7, 1)
+        assert await batcher.check("counter", 60) == ((7, None), 1)
 
         redis_proc.stop()
         redis_proc = start_redis(port, tmp_path)  # empty: it keeps nothing on disk
 
         assert await eventlog.current_seq() == 0
-        assert await batcher.check("counter", 60) == (None, 1)
+        assert await batcher.check("counter", 60) == ((None, None), 1)
         assert await asyncio.wait_for(client.ping(), 5)
     finally:
         await redis_clients.close_pooled_async_client()

@@ -18,12 +18,11 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from tokens.api import serializers as s
+from tokens.api.common import ERRORS, MINT, matches
 from tokens.api.throttling import IPRateThrottle
-from tokens.api.views import _ERRORS, _MINT, _add_data_time, _matches
 from tokens.asgi.cache import SNAPSHOT_HEADER
 from tokens.history import store
 from tokens.history.candles import DEFAULT_INTERVAL, INTERVAL_NAMES, INTERVALS, SOURCES
-from tokens.selectors.freshness import is_stale
 from tokens.store import snapshots
 
 LIMIT_DEFAULT, LIMIT_MAX = 300, 1000
@@ -76,11 +75,11 @@ class TokenCandlesView(APIView):
         summary="Price history of one token (OHLC candles)",
         description="Candles the service built from every snapshot (`merged`) and, from before it "
         "tracked the token, GeckoTerminal's OHLCV of the token's top pool. `previous` pages to older ones.",
-        parameters=[_MINT, CandleQuerySerializer],
+        parameters=[MINT, CandleQuerySerializer],
         responses={
             200: OpenApiResponse(CandleListSerializer, description="Candles, oldest first."),
             404: OpenApiResponse(s.DetailMessageSerializer, description="Mint never tracked."),
-            **{k: v for k, v in _ERRORS.items() if k != 503},
+            **{k: v for k, v in ERRORS.items() if k != 503},
         },
     )
     def get(self, request: Request, mint: str) -> Any:
@@ -90,35 +89,38 @@ class TokenCandlesView(APIView):
             )
         params = CandleQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        interval, limit = params.validated_data["interval"], params.validated_data["limit"]
-        before = params.validated_data.get("before")
-        snapshot = snapshots.current_snapshot()
         written = store.written_snapshot_id()
-        etag = _etag(request, snapshot.id if snapshot else None, written)
-        if snapshot is not None and _matches(etag, request.headers.get("If-None-Match")):
-            return _headers(HttpResponseNotModified(), snapshot, written, etag)
-        bars, more = store.newest(
-            mint, interval, limit, before if before is not None else _now_bound(interval)
-        )
-        if not bars and (snapshot is None or mint not in snapshot.tokens) and not store.ever_tracked(mint):
+        fmt = getattr(request.accepted_renderer, "format", "")
+        etag = candle_etag(request.path, request.query_params, fmt, written)
+        if written is not None and matches(etag, request.headers.get("If-None-Match")):
+            return cache_headers(HttpResponseNotModified(), written, etag)
+        body = read_page(mint, params.validated_data, request.build_absolute_uri())
+        if body is None:
             raise NotFound(f"Token {mint} has never been tracked.")
-        previous = None
-        if more:
-            url = request.build_absolute_uri()
-            previous = replace_query_param(
-                replace_query_param(url, "interval", interval), "before", bars[0].t
-            )
-        body = {
-            "token_address": mint,
-            "interval": interval,
-            "previous": previous,
-            "candles": [b.as_dict() for b in bars],
-        }
-        response = Response(body)
-        if snapshot is None:
-            response["Cache-Control"] = "no-cache"
-            return response
-        return _headers(response, snapshot, written, etag)
+        return cache_headers(Response(body), written, etag)
+
+
+def read_page(mint: str, params: dict, url: str) -> dict | None:
+    """The response body for validated `params` (None: the mint was never tracked); `url` is the
+    request's absolute URL, which `previous` is built from. Shared with the ASGI fast path
+    (tokens/api/candle_reads.py), so both answer the same bytes."""
+    interval, limit, before = params["interval"], params["limit"], params.get("before")
+    candles, more = store.newest_rows(
+        mint, interval, limit, before if before is not None else _now_bound(interval)
+    )
+    if not candles and not _tracked(mint):
+        return None
+    previous = None
+    if more:
+        previous = replace_query_param(
+            replace_query_param(url, "interval", interval), "before", candles[0]["t"]
+        )
+    return {"token_address": mint, "interval": interval, "previous": previous, "candles": candles}
+
+
+def _tracked(mint: str) -> bool:
+    snapshot = snapshots.current_snapshot()
+    return (snapshot is not None and mint in snapshot.tokens) or store.ever_tracked(mint)
 
 
 def _now_bound(interval: str) -> int:
@@ -126,24 +128,25 @@ def _now_bound(interval: str) -> int:
     return int(time.time()) + INTERVALS[interval]
 
 
-def _etag(request: Request, snapshot_id: int | None, written: int | None) -> str:
-    query = sorted((k, v) for k, values in request.query_params.lists() for v in values)
-    fmt = getattr(request.accepted_renderer, "format", "")
-    digest = hashlib.blake2b(repr((request.path, query, fmt)).encode(), digest_size=8).hexdigest()
-    return f'W/"c{snapshot_id}.{written}.{digest}"'
+def candle_etag(path: str, query: Any, fmt: str, written: int | None) -> str:
+    """From the last snapshot whose candles are stored and the query (`query`: a QueryDict)."""
+    pairs = sorted((k, v) for k, values in query.lists() for v in values)
+    digest = hashlib.blake2b(repr((path, pairs, fmt)).encode(), digest_size=8).hexdigest()
+    return f'W/"c{written}.{digest}"'
 
 
-def _headers(response: Any, snapshot: Any, written: int | None, etag: str) -> Any:
+def cache_headers(response: Any, written: int | None, etag: str) -> Any:
     """ETag, Cache-Control and Vary as the other /api/tokens/… responses.
 
-    The snapshot header (which lets the ASGI cache keep the body for the snapshot's life) is sent
-    only once this snapshot's candles are stored: before that, a read may still change.
+    Candles change only when a snapshot's candles are stored, so the response names that snapshot
+    (X-Snapshot-Id: `candles:written`), and the ASGI cache keeps it until the next one is stored,
+    across snapshot switches in between. Before any is stored: no-cache, not kept.
     """
+    if written is None:
+        response["Cache-Control"] = "no-cache"
+        return response
     response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={max(1, math.ceil(settings.REFRESH_SECONDS))}"
     response["Vary"] = "Accept"
-    if written == snapshot.id and not is_stale(snapshot, time.time(), settings.CACHE_TTL_SECONDS):
-        response[SNAPSHOT_HEADER] = str(snapshot.id)
-        if snapshot.data_fetched_at is not None:
-            _add_data_time(response, repr(snapshot.data_fetched_at))
+    response[SNAPSHOT_HEADER] = str(written)
     return response

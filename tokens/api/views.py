@@ -9,9 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponseNotModified
-from django.utils.http import parse_etags
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from redis.exceptions import RedisError
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
@@ -19,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tokens.api import serializers as s
+from tokens.api.common import ERRORS, MINT, matches
 from tokens.api.pagination import SnapshotCursorPagination
 from tokens.api.throttling import IPRateThrottle
 from tokens.asgi.cache import DATA_FETCHED_AT_HEADER, SNAPSHOT_HEADER
@@ -27,29 +26,6 @@ from tokens.selectors.freshness import is_stale, snapshot_age
 from tokens.selectors.query import DEFAULT_ORDERING
 from tokens.store import snapshots
 from tokens.tokenjson import iso, token_detail_dict, token_dict
-
-_ERRORS = {
-    304: OpenApiResponse(description="Not modified: `If-None-Match` matched the current `ETag`."),
-    400: OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description='Bad parameter, in DRF\'s shape: `{"<parameter>": ["<what it accepts>"]}`.',
-    ),
-    429: OpenApiResponse(s.DetailMessageSerializer, description="Over the per-IP rate; see `Retry-After`."),
-    503: OpenApiResponse(
-        s.NoSnapshotSerializer,
-        description="No snapshot has been published yet (the service has just started and is fetching); "
-        "retry after `Retry-After` seconds.",
-    ),
-}
-# base58 (no 0, O, I, l) of 32 bytes: 32 to 44 characters.
-MINT_PATTERN = r"^[1-9A-HJ-NP-Za-km-z]{32,44}$"
-_MINT = OpenApiParameter(
-    "mint",
-    OpenApiTypes.STR,
-    OpenApiParameter.PATH,
-    description="Token mint: base58 string decoding to 32 bytes.",
-    pattern=MINT_PATTERN,
-)
 
 
 def snapshot_meta(snapshot: Snapshot | None, timeframe: str, ordering: str, count: int) -> dict[str, Any]:
@@ -85,13 +61,6 @@ def _etag(snapshot: Snapshot, request: Request) -> str:
     return f'W/"{snapshot.id}.{stale}.{digest}"'
 
 
-def _matches(etag: str, if_none_match: str | None) -> bool:
-    if not if_none_match:
-        return False
-    tags = parse_etags(if_none_match)
-    return "*" in tags or etag.removeprefix("W/") in (t.removeprefix("W/") for t in tags)
-
-
 def _cache_headers(response: Any, snapshot: Snapshot, etag: str) -> Any:
     response["ETag"] = etag
     if snapshot.data_fetched_at is not None:
@@ -120,7 +89,7 @@ def _add_data_time(response: Any, fetched_at: str) -> None:
 
 def _not_modified(request: Request, snapshot: Snapshot) -> tuple[str, Any]:
     etag = _etag(snapshot, request)
-    if _matches(etag, request.headers.get("If-None-Match")):
+    if matches(etag, request.headers.get("If-None-Match")):
         return etag, _cache_headers(HttpResponseNotModified(), snapshot, etag)
     return etag, None
 
@@ -153,16 +122,16 @@ def _no_snapshot(timeframe: str, ordering: str) -> Response:
         parameters=[s.TokenListQuerySerializer],
         responses={
             200: OpenApiResponse(s.TokenListSerializer, description="A page of tokens and the meta block."),
-            **_ERRORS,
+            **ERRORS,
         },
     ),
     retrieve=extend_schema(
         summary="One token with its pools and per-source figures",
-        parameters=[_MINT, s.TimeframeQuerySerializer],
+        parameters=[MINT, s.TimeframeQuerySerializer],
         responses={
             200: OpenApiResponse(s.TokenDetailSerializer, description="TOKEN plus `pools` and `by_source`."),
             404: OpenApiResponse(s.DetailMessageSerializer, description="Mint not tracked."),
-            **_ERRORS,
+            **ERRORS,
         },
     ),
 )

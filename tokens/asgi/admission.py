@@ -3,9 +3,10 @@
 It reads the current snapshot id (owned by tokens/store/snapshots.py) and increments throttle
 counters only through tokens/asgi/throttle.py's `queue_increment`.
 
-Every request needs two facts from Redis: the current snapshot id (read after it arrived) and its
-count on the per-IP throttle counter. Requests that arrive in the same event-loop tick share one
-pipelined round trip: one GET of the current id and one INCRBY per distinct counter, whose result
+Every request needs two facts from Redis: the current ids (the snapshot, and the last snapshot
+whose candles are stored; read after it arrived) and its count on the per-IP throttle counter.
+Requests that arrive in the same event-loop tick share one pipelined round trip: one MGET of the
+ids and one INCRBY per distinct counter, whose result
 is split back so each request gets exactly the count it would have got alone. Under load this
 turns N round trips into one without loosening either check; at low load it is one round trip
 per request, as before.
@@ -26,8 +27,8 @@ from tokens.infra.redis_clients import new_async_client
 class AdmissionBatcher:
     """Collect (counter key) requests during one loop tick, answer them with one pipeline."""
 
-    def __init__(self, current_key: str) -> None:
-        self.current_key = current_key
+    def __init__(self, id_keys: tuple[str, ...]) -> None:
+        self.id_keys = id_keys
         self._pending: list[tuple[str | None, int, asyncio.Future]] = []
         self._scheduled = False
         self._redis: aioredis.Redis | None = None
@@ -44,8 +45,10 @@ class AdmissionBatcher:
             self._pending, self._scheduled = [], False
         return self._redis
 
-    async def check(self, counter_key: str | None, duration: int = 0) -> tuple[int | None, int | None]:
-        """(current snapshot id, this request's count on `counter_key` of a `duration`-second window).
+    async def check(
+        self, counter_key: str | None, duration: int = 0
+    ) -> tuple[tuple[int | None, ...], int | None]:
+        """(the ids of `id_keys`, this request's count on `counter_key` of a `duration`-second window).
 
         The count is None when no key is given (throttling off).
         """
@@ -68,7 +71,7 @@ class AdmissionBatcher:
         durations = {key: duration for key, duration, _ in batch if key is not None}
         try:
             pipe = client.pipeline(transaction=False)
-            pipe.get(self.current_key)
+            pipe.mget(self.id_keys)
             for key, n in totals.items():
                 queue_increment(pipe, key, n, durations[key])
             results = await pipe.execute()
@@ -77,7 +80,7 @@ class AdmissionBatcher:
                 if not future.done():
                     future.set_exception(exc)
             return
-        current = int(results[0]) if results[0] is not None else None
+        current = tuple(int(v) if v is not None else None for v in results[0])
         # The i-th request of a key in this batch gets (final count - batch share + i).
         next_count: dict[str, Any] = {}
         for i, key in enumerate(totals):

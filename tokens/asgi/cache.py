@@ -1,19 +1,26 @@
 """ASGI response cache for GET /api/tokens/…: answers repeated identical reads without Django.
 
-Per request it reads the current snapshot id and counts the request on the shared per-IP throttle
-counter (tokens/asgi/throttle.py), in one Redis round trip shared by the requests of the same
-event-loop tick (tokens/asgi/admission.py). Then:
+Per request it reads the current snapshot id and the last snapshot whose candles are stored, and
+counts the request on the shared per-IP throttle counter (tokens/asgi/throttle.py), in one Redis
+round trip shared by the requests of the same event-loop tick (tokens/asgi/admission.py). Then:
   * over the rate      -> 429 with Retry-After, answered here (Django never sees it);
   * cached and fresh   -> the stored response (or 304 when If-None-Match matches its ETag);
+  * candles, stale     -> the entry of the previous `candles:written`, while one background
+                          rebuild (at most MAX_REFRESHING at once) makes the new one: when a
+                          snapshot's candles are stored, every token's read turns over at once,
+                          and none of them waits for the database (stale-while-revalidate);
   * being built        -> wait for the request already building the same read (single flight);
   * otherwise          -> Django, with the throttle verdict left in the scope so DRF does not count
                           the request twice; a 200 JSON response that names its snapshot
                           (X-Snapshot-Id) and sets no cookie is stored.
-An entry is served only while its snapshot is the current one. The one value in a body that moves
+An entry is served only while its snapshot is the current one; for a token's candles
+(…/candles/), while its snapshot is the last one whose candles are stored (`candles:written`):
+candles change only then, so those entries outlive the snapshot switches in between. The one value in a body that moves
 while the snapshot does not, the list's `meta.age_seconds`, is rewritten on every hit from the
 snapshot's data time (the views send it in X-Data-Fetched-At, which never leaves this module), and
-an entry expires when its data turns stale, so `stale` and the ETag flip exactly then. A response
-without that header (no data yet) is kept for ENTRY_TTL seconds only. Keeping entries for the
+an entry expires when its data turns stale, so `stale` and the ETag flip exactly then. A list or detail
+response without that header (no data yet) is kept for ENTRY_TTL seconds only; candles, which
+hold no age and do not turn stale, for the life of their `candles:written`. Keeping entries for the
 snapshot's whole life matters: a miss costs ~10 ms of thread hand-offs in Django's ASGI handler and
 every identical read waits for it, so expiring each page every second made the tail of a 10-page
 cursor walk (bench/bench_rest.py). Keys are (path, query with parameters in a stable order, and the
@@ -37,6 +44,7 @@ from redis.exceptions import RedisError
 
 from tokens.asgi.admission import AdmissionBatcher
 from tokens.asgi.throttle import SCOPE_VERDICT, Verdict, client_ident, counter_key, current_rate, judge
+from tokens.history.store import KEY_WRITTEN
 from tokens.infra import metrics, redis_clients
 from tokens.infra.log_throttle import ThrottledWarning
 from tokens.store import snapshots
@@ -45,6 +53,7 @@ log = logging.getLogger(__name__)
 _redis_down = ThrottledWarning(log)
 
 ENTRY_TTL = 1.0
+MAX_REFRESHING = 4  # background rebuilds of stale candle reads at once, per process
 # What the views tell this cache, in response headers: the snapshot a response was built from (sent
 # on to the client) and that snapshot's data time (internal: removed here on every path).
 SNAPSHOT_HEADER = "X-Snapshot-Id"
@@ -54,6 +63,9 @@ _FETCHED_AT = DATA_FETCHED_AT_HEADER.lower().encode()
 _AGE_KEY = b'"age_seconds":'
 KEY_HEADERS = (b"host", b"accept", b"origin", b"x-forwarded-proto", b"x-forwarded-host")
 _PASS_ON_304 = (b"etag", b"cache-control", b"vary", _SNAPSHOT)
+CANDLES_SUFFIX = "/candles/"
+# The scope key where the last snapshot whose candles are stored is left for the app (None: unknown).
+SCOPE_WRITTEN = "mds.candles_written"
 
 Scope = dict[str, Any]
 
@@ -121,11 +133,74 @@ def etag_matches(etag: bytes | None, if_none_match: bytes | None) -> bool:
     return any(tag.strip().removeprefix(b"W/") == ours for tag in if_none_match.split(b","))
 
 
+class Generation:
+    """The entries valid for one id (a snapshot id, or the last one whose candles are stored),
+    least recently used first; dropped when the id moves on, or with `keep_stale` kept one more
+    generation as the stale entries that may answer while their replacement is built."""
+
+    def __init__(self, max_entries: int, max_bytes: int, *, keep_stale: bool = False) -> None:
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self.keep_stale = keep_stale
+        self.id: int | None = None
+        self.entries: OrderedDict[tuple[Any, ...], CachedResponse] = OrderedDict()
+        self.stale: dict[tuple[Any, ...], CachedResponse] = {}
+        self.bytes = 0
+
+    def follow(self, current: int | None) -> None:
+        if current != self.id:
+            moved_on = current is not None and self.id is not None and current > self.id
+            self.stale = dict(self.entries) if self.keep_stale and moved_on else {}
+            self.entries = OrderedDict()
+            self.bytes = 0
+            self.id = current
+
+    def stale_entry(self, key: tuple[Any, ...], now: float) -> CachedResponse | None:
+        entry = self.stale.get(key)
+        return entry if entry is not None and entry.expires > now else None
+
+    def get(self, key: tuple[Any, ...], now: float) -> CachedResponse | None:
+        entry = self.entries.get(key)
+        if entry is None or entry.snapshot_id != self.id or entry.expires <= now:
+            return None
+        self.entries.move_to_end(key)
+        return entry
+
+    def store(self, key: tuple[Any, ...], entry: CachedResponse) -> None:
+        if entry.snapshot_id != self.id:
+            return  # built from another id than the one now current: not worth keeping
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.bytes -= len(old.body)
+        self.entries[key] = entry
+        self.bytes += len(entry.body)
+        while self.entries and (len(self.entries) > self.max_entries or self.bytes > self.max_bytes):
+            _, evicted = self.entries.popitem(last=False)
+            self.bytes -= len(evicted.body)
+
+
 def _header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return value
     return None
+
+
+def _no_body() -> Any:
+    """`receive` of a background rebuild: an empty request body, then nothing (no disconnect)."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.get_running_loop().create_future()  # never: the app cancels its listener
+        sent = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    return receive
+
+
+async def _discard(message: dict[str, Any]) -> None:
+    """`send` of a background rebuild: the response is kept by the cache, not sent anywhere."""
 
 
 def _stripping(send: Any) -> Any:
@@ -145,13 +220,13 @@ class TokenResponseCache:
     def __init__(self, app: Any, *, prefix: str = "/api/tokens/", max_entries: int = 2048) -> None:
         self.app = app
         self.prefix = prefix
-        self.max_entries = max_entries
-        self.max_bytes = 64 * 1024 * 1024
-        self._entries: OrderedDict[tuple[Any, ...], CachedResponse] = OrderedDict()
-        self._bytes = 0
-        self._snapshot_id: int | None = None
-        self._admission = AdmissionBatcher(redis_clients.raw_key(snapshots.KEY_CURRENT))
+        self._tokens = Generation(max_entries, 64 * 1024 * 1024)
+        self._candles = Generation(max_entries, 64 * 1024 * 1024, keep_stale=True)
+        self._admission = AdmissionBatcher(
+            (redis_clients.raw_key(snapshots.KEY_CURRENT), redis_clients.raw_key(KEY_WRITTEN))
+        )
         self._inflight: dict[tuple[Any, ...], asyncio.Future] = {}
+        self._refreshing: set[asyncio.Task] = set()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(self.prefix):
@@ -159,7 +234,7 @@ class TokenResponseCache:
             return
         now = time.time()
         try:
-            snapshot_id, verdict = await self._check(scope, now)
+            (snapshot_id, written), verdict = await self._check(scope, now)
         except (RedisError, OSError, ValueError) as exc:
             _redis_down.warn("response cache bypassed, Redis unavailable: %s", exc)
             metrics.response_cache("bypass")
@@ -169,28 +244,44 @@ class TokenResponseCache:
         if not verdict.allowed:
             await self._throttled(send, verdict)
             return
-        scope = {**scope, SCOPE_VERDICT: verdict}
-        if snapshot_id != self._snapshot_id:
-            self._drop_all(snapshot_id)
+        scope = {**scope, SCOPE_VERDICT: verdict, SCOPE_WRITTEN: written}
+        self._tokens.follow(snapshot_id)
+        self._candles.follow(written)
+        generation = self._candles if scope["path"].endswith(CANDLES_SUFFIX) else self._tokens
         key = cache_key(scope)
-        entry = self._entries.get(key)
-        if entry is not None and entry.snapshot_id == snapshot_id and entry.expires > now:
-            self._entries.move_to_end(key)
+        entry = generation.get(key, now)
+        if entry is not None:
             metrics.response_cache("hit")
             await self._replay(entry, _header(scope, b"if-none-match"), send)
             return
         leader = self._inflight.get(key)
+        stale = generation.stale_entry(key, now)
+        if stale is not None:  # candles of the previous write: answer them, rebuild behind
+            metrics.response_cache("stale")
+            if leader is None:
+                self._refresh(generation, key, scope)
+            await self._replay(stale, _header(scope, b"if-none-match"), send)
+            return
         if leader is not None:  # the same read is being built right now: wait for it
             entry = await asyncio.shield(leader)
-            if entry is not None and entry.snapshot_id == snapshot_id:
+            if entry is not None and entry.snapshot_id == generation.id:
                 metrics.response_cache("coalesced")
                 await self._replay(entry, _header(scope, b"if-none-match"), send)
                 return
         metrics.response_cache("miss")
-        await self._fill(key, scope, receive, send)
+        await self._fill(generation, key, scope, receive, send)
 
-    async def _check(self, scope: Scope, now: float) -> tuple[int | None, Verdict]:
-        """The current snapshot id and this request's throttle verdict (one batched round trip)."""
+    def _refresh(self, generation: Generation, key: tuple[Any, ...], scope: Scope) -> None:
+        """Build `key` anew in the background (at most MAX_REFRESHING at once; else a later read will)."""
+        if len(self._refreshing) >= MAX_REFRESHING:
+            return
+        task = asyncio.ensure_future(self._fill(generation, key, scope, _no_body(), _discard))
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _check(self, scope: Scope, now: float) -> tuple[tuple[int | None, ...], Verdict]:
+        """(current snapshot id, last one whose candles are stored) and this request's throttle
+        verdict (one batched round trip)."""
         rate = current_rate()
         if rate is None:
             current, _ = await self._admission.check(None)
@@ -201,11 +292,6 @@ class TokenResponseCache:
         ident = client_ident(forwarded.decode("latin-1") if forwarded else None, peer[0] if peer else None)
         current, count = await self._admission.check(counter_key(ident, now, duration), duration)
         return current, judge(count or 0, limit, now, duration)
-
-    def _drop_all(self, snapshot_id: int | None) -> None:
-        self._entries.clear()
-        self._bytes = 0
-        self._snapshot_id = snapshot_id
 
     async def _replay(self, entry: CachedResponse, if_none_match: bytes | None, send: Any) -> None:
         if etag_matches(entry.etag, if_none_match):
@@ -229,7 +315,9 @@ class TokenResponseCache:
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _fill(self, key: tuple[Any, ...], scope: Scope, receive: Any, send: Any) -> None:
+    async def _fill(
+        self, generation: Generation, key: tuple[Any, ...], scope: Scope, receive: Any, send: Any
+    ) -> None:
         """Let Django answer, passing the response through and keeping a cacheable 200.
 
         The first request of a key leads: identical reads arriving meanwhile wait for its entry
@@ -251,9 +339,11 @@ class TokenResponseCache:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    entry = self._entry(status, headers, b"".join(chunks), time.time())
+                    entry = self._entry(
+                        status, headers, b"".join(chunks), time.time(), generation is self._candles
+                    )
                     if entry is not None:
-                        self._store(key, entry)
+                        generation.store(key, entry)
                     if leading:
                         self._settle(key, future, entry)
             await send(message)
@@ -271,7 +361,7 @@ class TokenResponseCache:
             del self._inflight[key]
 
     def _entry(
-        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, now: float
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, now: float, candles: bool = False
     ) -> CachedResponse | None:
         if status != 200:
             return None
@@ -285,23 +375,12 @@ class TokenResponseCache:
         stored = [(k.lower(), v) for k, v in headers if k.lower() not in skip]
         stored.append((b"x-response-cache", b"hit"))
         fetched = found.get(_FETCHED_AT)
-        if fetched is None:
-            return CachedResponse(int(snapshot), now + ENTRY_TTL, stored, body, found.get(b"etag"))
+        if fetched is None:  # candles: their generation's whole life; else no data yet
+            expires = math.inf if candles else now + ENTRY_TTL
+            return CachedResponse(int(snapshot), expires, stored, body, found.get(b"etag"))
         fetched_at = float(fetched)
         turns_stale = fetched_at + settings.CACHE_TTL_SECONDS
         expires = turns_stale if now <= turns_stale else math.inf  # stale stays stale
         return CachedResponse(
             int(snapshot), expires, stored, body, found.get(b"etag"), fetched_at, age_span(body)
         )
-
-    def _store(self, key: tuple[Any, ...], entry: CachedResponse) -> None:
-        if entry.snapshot_id != self._snapshot_id:
-            return  # built from another snapshot than the one now current: not worth keeping
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._bytes -= len(old.body)
-        self._entries[key] = entry
-        self._bytes += len(entry.body)
-        while self._entries and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
-            _, evicted = self._entries.popitem(last=False)
-            self._bytes -= len(evicted.body)

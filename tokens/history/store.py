@@ -131,17 +131,35 @@ def _bar(values: tuple) -> Bar:
     return Bar(*values)
 
 
-def newest(mint: str, interval: str, limit: int, before: int | None = None) -> tuple[list[Bar], bool]:
-    """Up to `limit` candles starting before `before`, oldest first, and whether older ones exist.
+_PUBLIC = ("t", "open", "high", "low", "close", "volume_usd", "liquidity_usd", "market_cap_usd", "source")
+_NEWEST = f"""SELECT {", ".join(_PUBLIC)} FROM {TABLE}
+    WHERE mint = %s AND "interval" = %s AND t < %s ORDER BY t DESC LIMIT %s"""
+_NO_BOUND = 2**62
 
-    One index range read: (mint, interval, t < before) backwards, limit + 1 rows.
+
+def newest_rows(mint: str, interval: str, limit: int, before: int | None = None) -> tuple[list[dict], bool]:
+    """Up to `limit` candles starting before `before`, oldest first, as public CANDLE objects
+    (docs/api.md §3), and whether older ones exist.
+
+    One index range read, (mint, interval, t < before) backwards, limit + 1 rows, in plain SQL:
+    the REST read path builds its body from these dicts with no model or Bar in between.
     """
-    query = PriceCandle.objects.filter(mint=mint, interval=interval)
-    if before is not None:
-        query = query.filter(t__lt=before)
-    rows = list(query.order_by("-t").values_list(*_FIELDS)[: limit + 1])
+    with connection.cursor() as cursor:
+        cursor.execute(_NEWEST, [mint, interval, _NO_BOUND if before is None else before, limit + 1])
+        rows = cursor.fetchall()
     more = len(rows) > limit
-    return [_bar(v) for v in reversed(rows[:limit])], more
+    candles = [
+        {"t": t, "open": o, "high": h, "low": lo, "close": c, "volume_usd": v, "liquidity_usd": liq,
+         "market_cap_usd": mc, "source": src}
+        for t, o, h, lo, c, v, liq, mc, src in reversed(rows[:limit])
+    ]  # fmt: skip
+    return candles, more
+
+
+def newest(mint: str, interval: str, limit: int, before: int | None = None) -> tuple[list[Bar], bool]:
+    """`newest_rows` as Bars."""
+    rows, more = newest_rows(mint, interval, limit, before)
+    return [Bar(mint, interval, **row) for row in rows], more
 
 
 def ever_tracked(mint: str) -> bool:

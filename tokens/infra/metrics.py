@@ -71,8 +71,15 @@ HTTP_REQUEST_SECONDS = Histogram(
 RESPONSE_CACHE = Counter(
     "mds_response_cache_total",
     "GET /api/tokens/… reads by response-cache outcome: hit (stored response or 304), miss "
-    "(built by Django), coalesced (waited for the identical read in flight), bypass (Redis down).",
+    "(built by Django), coalesced (waited for the identical read in flight), stale (candles of the "
+    "previous write, answered while their rebuild runs), bypass (Redis down).",
     ["outcome"],
+)
+CANDLE_READS = Counter(
+    "mds_candle_reads_total",
+    "Candle reads that missed the response cache, by who answered: fast (the ASGI fast path, "
+    "tokens/api/candle_reads.py) or django (everything else it hands on).",
+    ["path"],
 )
 
 # --- WebSocket (realtime/consumers.py) ----------------------------------------------------------
@@ -134,6 +141,10 @@ def http_request(endpoint: str, status: int, seconds: float) -> None:
 
 def response_cache(outcome: str) -> None:
     RESPONSE_CACHE.labels(outcome).inc()
+
+
+def candle_read(path: str) -> None:
+    CANDLE_READS.labels(path).inc()
 
 
 def ws_connected() -> None:
