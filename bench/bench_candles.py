@@ -218,7 +218,10 @@ def stack_mints(stack) -> list[str]:
 
 def cache_outcomes(stack) -> dict[str, float]:
     text = stack.metrics_text()
-    found = {o: sum_samples(text, "mds_response_cache_total", outcome=o) for o in ("hit", "miss", "coalesced")}
+    found = {
+        o: sum_samples(text, "mds_response_cache_total", outcome=o)
+        for o in ("hit", "stale", "miss", "coalesced")
+    }
     found.update({p: sum_samples(text, "mds_candle_reads_total", path=p) for p in ("fast", "django")})
     return found
 
@@ -263,7 +266,8 @@ def read_bench(args: argparse.Namespace, label: str, url: str | None) -> list[di
             print(
                 f"  read {name:<28} {result['req_per_s']:,.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
                 f"p99 {result['p99_ms']:.1f} ms, p99.9 {result['p999_ms']:.1f} ms, non-2xx {result['non_2xx']}, "
-                f"cache hit/miss/coalesced {result['hit']:.0f}/{result['miss']:.0f}/{result['coalesced']:.0f}, "
+                f"cache hit/stale/miss/coalesced {result['hit']:.0f}/{result['stale']:.0f}/{result['miss']:.0f}/"
+                f"{result['coalesced']:.0f}, "
                 f"misses answered fast/django {result['fast']:.0f}/{result['django']:.0f} "
                 f"({candles} candles, {len(probe.content):,} bytes)",
                 flush=True,

@@ -8,7 +8,9 @@ round trip shared by the requests of the same event-loop tick (tokens/asgi/admis
   * candles, stale     -> the entry of the previous `candles:written`, while one background
                           rebuild (at most MAX_REFRESHING at once) makes the new one: when a
                           snapshot's candles are stored, every token's read turns over at once,
-                          and none of them waits for the database (stale-while-revalidate);
+                          and none of them waits for the database (stale-while-revalidate; a
+                          stale entry answers for at most REFRESH_SECONDS after its write was
+                          superseded);
   * being built        -> wait for the request already building the same read (single flight);
   * otherwise          -> Django, with the throttle verdict left in the scope so DRF does not count
                           the request twice; a 200 JSON response that names its snapshot
@@ -136,27 +138,41 @@ def etag_matches(etag: bytes | None, if_none_match: bytes | None) -> bool:
 class Generation:
     """The entries valid for one id (a snapshot id, or the last one whose candles are stored),
     least recently used first; dropped when the id moves on, or with `keep_stale` kept one more
-    generation as the stale entries that may answer while their replacement is built."""
+    generation as the stale entries that may answer while their replacement is built, for
+    `stale_seconds` after the generation they belong to ended (an entry not yet rebuilt when the
+    next generation comes is carried over, within that time)."""
 
-    def __init__(self, max_entries: int, max_bytes: int, *, keep_stale: bool = False) -> None:
+    def __init__(self, max_entries: int, max_bytes: int, *, stale_seconds: float = 0.0) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
-        self.keep_stale = keep_stale
+        self.stale_seconds = stale_seconds
         self.id: int | None = None
         self.entries: OrderedDict[tuple[Any, ...], CachedResponse] = OrderedDict()
-        self.stale: dict[tuple[Any, ...], CachedResponse] = {}
+        self.stale: dict[tuple[Any, ...], tuple[CachedResponse, float]] = {}
         self.bytes = 0
 
-    def follow(self, current: int | None) -> None:
-        if current != self.id:
-            moved_on = current is not None and self.id is not None and current > self.id
-            self.stale = dict(self.entries) if self.keep_stale and moved_on else {}
-            self.entries = OrderedDict()
-            self.bytes = 0
-            self.id = current
+    def follow(self, current: int | None, now: float) -> None:
+        if current == self.id:
+            return
+        moved_on = current is not None and self.id is not None and current > self.id
+        if self.stale_seconds > 0 and moved_on:
+            until = now + self.stale_seconds
+            kept = {k: v for k, v in self.stale.items() if v[1] > now and k not in self.entries}
+            kept.update((k, (entry, until)) for k, entry in self.entries.items())
+            size = sum(len(entry.body) for entry, _ in kept.values())
+            while kept and (len(kept) > self.max_entries or size > self.max_bytes):
+                size -= len(kept.pop(next(iter(kept)))[0].body)  # the oldest carried over first
+            self.stale = kept
+        else:
+            self.stale = {}
+        self.entries = OrderedDict()
+        self.bytes = 0
+        self.id = current
 
     def stale_entry(self, key: tuple[Any, ...], now: float) -> CachedResponse | None:
-        entry = self.stale.get(key)
-        return entry if entry is not None and entry.expires > now else None
+        found = self.stale.get(key)
+        if found is None or found[1] <= now or found[0].expires <= now:
+            return None
+        return found[0]
 
     def get(self, key: tuple[Any, ...], now: float) -> CachedResponse | None:
         entry = self.entries.get(key)
@@ -221,7 +237,9 @@ class TokenResponseCache:
         self.app = app
         self.prefix = prefix
         self._tokens = Generation(max_entries, 64 * 1024 * 1024)
-        self._candles = Generation(max_entries, 64 * 1024 * 1024, keep_stale=True)
+        self._candles = Generation(
+            max_entries, 64 * 1024 * 1024, stale_seconds=max(1.0, float(settings.REFRESH_SECONDS))
+        )
         self._admission = AdmissionBatcher(
             (redis_clients.raw_key(snapshots.KEY_CURRENT), redis_clients.raw_key(KEY_WRITTEN))
         )
@@ -245,8 +263,8 @@ class TokenResponseCache:
             await self._throttled(send, verdict)
             return
         scope = {**scope, SCOPE_VERDICT: verdict, SCOPE_WRITTEN: written}
-        self._tokens.follow(snapshot_id)
-        self._candles.follow(written)
+        self._tokens.follow(snapshot_id, now)
+        self._candles.follow(written, now)
         generation = self._candles if scope["path"].endswith(CANDLES_SUFFIX) else self._tokens
         key = cache_key(scope)
         entry = generation.get(key, now)
