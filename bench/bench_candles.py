@@ -240,7 +240,9 @@ def read_bench(args: argparse.Namespace, label: str, url: str | None) -> list[di
     ):
         ms = stack_mints(stack)
         mints_file = Path(tmp) / "mints.json"
-        mints_file.write_text(json.dumps(ms))
+        # --big: history for --tokens tokens in all, the ones the stack does not serve made up
+        seeded_mints = ms + [m for m in mints(args.tokens) if m not in ms][: max(0, args.tokens - len(ms))]
+        mints_file.write_text(json.dumps(seeded_mints if args.big else ms))
         extra = ["--mints", str(mints_file)] + (["--big", args.big] if args.big else [])
         seeded = child(args, stack.env["DATABASE_URL"], "seed", extra)
         print(f"  {label}: {len(ms)} tokens; {seeded['inserted']:,} candles seeded in {seeded['seconds']:.0f} s, "
