@@ -75,17 +75,19 @@ _UPSERT_SQLITE = f"""
 # row and draw an id from the sequence for every row: ~35 % more server time for 3,000 rows). Then
 # the rest, the new candles and the unchanged ones: NOT EXISTS passes over the unchanged ones
 # (no lock, no WAL); ON CONFLICT still folds into a row another writer inserted meanwhile.
-_ARRAYS = "unnest(%b, %b, %b, %b, %b, %b)"
+# the arrays unnested in the select list (a ProjectSet: ~15 % less server time than a function scan,
+# which first copies its rows into a tuplestore)
+_ROWS = "(SELECT unnest(%b) m, unnest(%b) i, unnest(%b) t, unnest(%b) p, unnest(%b) l, unnest(%b) c) r"
 _SET, _CHANGED = _fold("greatest", "least", "IS DISTINCT FROM", "r.p", "r.l", "r.c")
 _PG_UPDATE = f"""
     UPDATE {TABLE} SET {_SET}
-    FROM {_ARRAYS} WITH ORDINALITY AS r(m, i, t, p, l, c, n)
+    FROM {_ROWS}
     WHERE {TABLE}.mint = r.m AND {TABLE}."interval" = r.i AND {TABLE}.t = r.t AND {_CHANGED}
-    RETURNING r.n, {", ".join(f"{TABLE}.{col}" for col in _RETURNING.split(", "))}"""
+    RETURNING {", ".join(f"{TABLE}.{col}" for col in _RETURNING.split(", "))}"""
 _PG_INSERT = f"""
     INSERT INTO {TABLE} {_COLUMNS}
     SELECT m, i, t, p, p, p, p, NULL, l, c, '{MERGED}'
-    FROM {_ARRAYS} AS r(m, i, t, p, l, c)
+    FROM {_ROWS}
     WHERE NOT EXISTS (SELECT FROM {TABLE} s WHERE s.mint = r.m AND s."interval" = r.i AND s.t = r.t)
     ON CONFLICT (mint, "interval", t) DO UPDATE {_ON_CONFLICT["postgresql"]}
     RETURNING {_RETURNING}"""
@@ -150,11 +152,10 @@ def _upsert_postgresql(rows: list[tuple]) -> list[Bar]:
 
     cursor = pgarrays.cursor(connection.connection)  # Django's connection: this transaction
     cursor.execute(_PG_UPDATE, _arrays(rows), binary=True)
-    updated = cursor.fetchall()
-    stored = [_bar(r[1:]) for r in updated]
-    if len(updated) < len(rows):
-        done = {r[0] for r in updated}
-        rest = [row for n, row in enumerate(rows, 1) if n not in done]
+    stored = [_bar(r) for r in cursor.fetchall()]
+    if len(stored) < len(rows):
+        done = {(b.mint, b.interval, b.t) for b in stored}
+        rest = [row for row in rows if row[:3] not in done]
         cursor.execute(_PG_INSERT, _arrays(rest), binary=True)
         stored += [_bar(r) for r in cursor.fetchall()]
     return stored
