@@ -62,7 +62,7 @@ def test_the_update_never_probes_interval_t_row_by_row(pg_cursor):
     ):
         for statement in settings:
             pg_cursor.execute(statement)
-        pg_cursor.execute("EXPLAIN " + store._PG_UPDATE, store._arrays(moved), binary=True)
+        pg_cursor.execute("EXPLAIN " + store._PG_UPDATE, store._arrays(moved, numbered=True), binary=True)
         plans.append("\n".join(r[0] for r in pg_cursor.fetchall()))
     for plan in plans:
         assert not re.search(r"candle_interval_t .*\n.*Index Cond: .*= r\.i", plan), plan
