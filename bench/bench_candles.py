@@ -7,7 +7,7 @@ Usage: .venv/bin/python bench/bench_candles.py [--tokens 500] [--snapshots 40] [
 
 write   For SQLite (a file in WAL mode) and PostgreSQL (a database of its own at --postgres, when
         reachable): --snapshots snapshots of --tokens tokens, 10 s apart, each folded into every
-        interval's open candle by tokens.history.store.upsert (one statement, 6 rows per token);
+        interval's open candle by tokens.history.store.upsert (one transaction, 6 rows per token);
         median and p99 per snapshot, and the 1m-only upsert (what build-on-read would write) to
         compare. Storage: rows per token-day per interval times the measured bytes per row.
 --read  The whole stack as `make run` starts it (bench/stack.py: 2 web processes, worker, beat

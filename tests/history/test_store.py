@@ -5,6 +5,7 @@ Marked `database`: make test runs these on SQLite and again on PostgreSQL (DATAB
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from django.db import connection
 
 from tests.factories import make_snapshot, make_token, mint_for
 from tokens.history import store
-from tokens.history.candles import INTERVAL_NAMES, Bar, align
+from tokens.history.candles import INTERVAL_NAMES, Bar, align, fold, observe
 from tokens.models import PriceCandle
 
 pytestmark = [pytest.mark.database, pytest.mark.django_db]
@@ -63,6 +64,68 @@ def test_upsert_returns_the_open_candles_and_keeps_last_liquidity():
     one = {b.interval: b for b in stored}
     assert one["1m"] == Bar(mint_for(1), "1m", DAY, 1.0, 2.0, 1.0, 2.0, None, 10.0, 9.0, "merged")
     assert store.written_snapshot_id() == 2
+
+
+def key(bar: Bar) -> tuple:
+    return (bar.mint, bar.interval, bar.t)
+
+
+def test_the_upsert_returns_what_the_pure_fold_changes_as_stored():
+    """Random observations (new candles, moves, repeats, unknown liquidity, a backfilled candle) through
+    store.upsert and through candles.fold: the same candles returned and stored, on either database
+    (make test runs this on SQLite and on PostgreSQL)."""
+    rng = random.Random(5)
+    mints = [mint_for(seed) for seed in range(12)]
+    backfilled = Bar(mints[0], "1m", DAY + 120, 9.0, 9.5, 8.5, 9.2, 100.0, None, None, "geckoterminal")
+    store.insert_backfill([backfilled])
+    model = {key(backfilled): backfilled}
+    prices = {m: rng.uniform(0.5, 2.0) for m in mints}
+    for step in range(12):
+        at = DAY + 25 * step  # 1m candles open every few steps, the longer ones stay open
+        rows, expected = [], {}
+        for m in [mints[0], *rng.sample(mints[1:], 7)]:
+            if rng.random() < 0.6:  # else the same price as before: a repeat changes nothing
+                prices[m] = round(prices[m] * rng.uniform(0.9, 1.1), 6)
+            liquidity = None if rng.random() < 0.3 else float(rng.randrange(1, 4))
+            for interval in INTERVAL_NAMES:
+                obs = observe(m, interval, at, prices[m], liquidity, 7.0)
+                rows.append((m, interval, obs.t, obs.open, liquidity, 7.0))
+                held = model.get(key(obs))
+                new = obs if held is None else fold(held, obs)
+                if new != held:
+                    model[key(new)] = expected[key(new)] = new
+        got = store.upsert(rows)
+        assert len(got) == len({key(b) for b in got})
+        assert sorted(got, key=key) == sorted(expected.values(), key=key), step
+    stored = [b for m in mints for i in INTERVAL_NAMES for b in store.newest(m, i, 1000)[0]]
+    assert sorted(stored, key=key) == sorted(model.values(), key=key)
+
+
+def test_an_observation_that_changes_nothing_is_neither_returned_nor_rewritten():
+    rows = [(mint_for(1), i, align(DAY + 5, i), 2.0, 10.0, None) for i in INTERVAL_NAMES]
+    assert len(store.upsert(rows)) == 6
+    versions = _row_versions()
+    assert store.upsert(rows) == []
+    assert _row_versions() == versions
+    # a lower price widens every low; the same price again with unknown liquidity changes nothing
+    lower = [(m, i, t, 1.0, None, None) for m, i, t, *_ in rows]
+    assert {b.low for b in store.upsert(lower)} == {1.0}
+    versions = _row_versions()
+    assert store.upsert(lower) == []
+    assert _row_versions() == versions
+    # one new candle among unchanged ones: only it comes back
+    new = (mint_for(1), "1m", DAY + 60, 1.0, None, None)
+    got = store.upsert([*lower, new])
+    assert got == [Bar(mint_for(1), "1m", DAY + 60, 1.0, 1.0, 1.0, 1.0, None, None, None, "merged")]
+    assert {k: v for k, v in _row_versions().items() if k[2] == DAY} == versions
+
+
+def _row_versions() -> dict:
+    """(mint, interval, t) -> the row version (PostgreSQL: xmin, ctid; SQLite: the row itself)."""
+    version = "xmin::text || ctid::text" if connection.vendor == "postgresql" else "close"
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT mint, "interval", t, {version} FROM {store.TABLE}')
+        return {tuple(r[:3]): r[3] for r in cursor.fetchall()}
 
 
 def test_tokens_without_a_price_get_no_candle():
