@@ -8,8 +8,8 @@ read 430,000 rows; bench/bench_candles.py measures the write cost of both choice
 The upsert is one transaction per snapshot: on SQLite one INSERT ... ON CONFLICT reading the rows
 from a temporary table; on PostgreSQL an UPDATE of the existing rows, then an INSERT of the rest,
 both reading the rows from binary arrays (unnest; tokens/history/pgarrays.py). The Redis key
-`candles:written` (owned here) holds the id of the last snapshot whose candles are stored, so
-readers know when a cached read is safe to keep for the rest of that snapshot's life.
+`candles:written` (owned here) holds the id of the last snapshot whose candles are stored: the
+ASGI cache keeps a candle answer until it moves on (tokens/asgi/cache.py).
 """
 
 from __future__ import annotations
