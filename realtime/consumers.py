@@ -40,6 +40,7 @@ from realtime.protocol import (
     ProtocolError,
     token_group,
 )
+from realtime.raw_frames import FrameWriter, frame_writer, text_frame
 from realtime.relay import group_relay
 from realtime.snapshot_frames import snapshot_tokens_json
 from tokens.infra import metrics
@@ -89,10 +90,12 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.closing = False
         self.too_slow = False
         self.candles = CandleSubscriptions(self.send_text)
+        self.write_frame: FrameWriter | None = None  # uvicorn: pre-built frames, see realtime/raw_frames
 
     async def connect(self) -> None:
         await self.accept()
         self.accepted = True
+        self.write_frame = frame_writer(self.base_send)
         metrics.ws_connected()
         log.info("ws connect client=%s", _client(self.scope))
         try:
@@ -215,7 +218,10 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send_text(protocol.snapshot_frame(seq, tokens_json))
             await self.send_text(protocol.resync_frame(exc.seq))
             return
-        await self.send_text(protocol.snapshot_frame(seq, tokens_json))
+        if command.all:  # every `all` subscriber of this snapshot gets the same frame
+            await self.send_text(*_snapshot_frame(seq, tokens_json))
+        else:
+            await self.send_text(protocol.snapshot_frame(seq, tokens_json))
         for texts in pages:
             await self.send_text(protocol.batch_frame(texts))
         self._raise_floors(command, last)
@@ -345,8 +351,9 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             events = [e for e in orjson.loads(text)["events"] if e["seq"] > floor]
             if not events:
                 return
-            text = protocol.batch_frame(orjson.dumps(e).decode() for e in events)
-        await self.send_text(text)
+            await self.send_text(protocol.batch_frame(orjson.dumps(e).decode() for e in events))
+        else:
+            await self.send_text(text, _shared_frame(message) if self.write_frame else None)
         metrics.ws_fanout(message.get("committed_at"))
 
     async def stream_token(self, message: dict[str, Any]) -> None:
@@ -391,17 +398,20 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
 
     # --- sending, with the slow-client policy ------------------------------------------------------
 
-    async def send_text(self, text: str) -> None:
+    async def send_text(self, text: str, frame: bytes | None = None) -> None:
         """Send one frame unless the connection is closing; a client whose unsent backlog has
-        grown past SLOW_CLIENT_BACKLOG_BYTES (or whose send blocks) is closed with 4008."""
+        grown past SLOW_CLIENT_BACKLOG_BYTES (or whose send blocks) is closed with 4008. `frame`:
+        the text's frame already built (realtime/raw_frames.py), shared by many connections."""
         if self.closing:
             return
         backlog = write_backlog(self.base_send)
-        if backlog is not None:  # daphne: send() only queues; the backlog tells a slow client
+        if backlog is not None:  # daphne, uvicorn: send() only queues; the backlog tells a slow client
             if backlog > SLOW_CLIENT_BACKLOG_BYTES:
                 await self._close_slow(backlog)
                 return
-            await self.send(text_data=text)
+            write = self.write_frame
+            if write is None or not write(frame if frame is not None else text_frame(text)):
+                await self.send(text_data=text)
         else:
             try:
                 async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
@@ -452,6 +462,34 @@ async def _wait_for_mark(snapshot_id: int) -> int:
         _marks.pop(next(iter(_marks)))
     _marks[snapshot_id] = seq
     return seq
+
+
+def _shared_frame(message: dict[str, Any]) -> bytes:
+    """The frame of a group message's text, built by its first recipient in this process (the relay
+    hands every local member the same message)."""
+    frame = message.get("frame")
+    if frame is None:
+        frame = message["frame"] = text_frame(message["text"])
+    return frame
+
+
+_SNAPSHOT_FRAMES_KEPT = 2
+# (seq, the TOKEN list's JSON, the frame's text, its bytes), newest last
+_snapshot_frames: list[tuple[int, str, str, bytes]] = []
+
+
+def _snapshot_frame(seq: int, tokens_json: str) -> tuple[str, bytes]:
+    """The `snapshot` frame of an `all` subscribe (text, bytes). Its TOKEN list is one str per
+    snapshot and process (realtime/snapshot_frames.py), so subscribers to the same snapshot at the
+    same seq share the frame, built once (a reconnect storm's subscribes cost no copy each)."""
+    for cached_seq, cached_json, text, frame in _snapshot_frames:
+        if cached_seq == seq and cached_json is tokens_json:
+            return text, frame
+    text = protocol.snapshot_frame(seq, tokens_json)
+    frame = text_frame(text)
+    del _snapshot_frames[: max(0, len(_snapshot_frames) - _SNAPSHOT_FRAMES_KEPT + 1)]
+    _snapshot_frames.append((seq, tokens_json, text, frame))
+    return text, frame
 
 
 def _client(scope: dict[str, Any]) -> str:
