@@ -42,10 +42,13 @@ from realtime.protocol import (
 )
 from realtime.raw_frames import FrameWriter, frame_writer, text_frame
 from realtime.relay import group_relay
+from realtime.shared_reads import SharedPerTick
 from realtime.snapshot_frames import snapshot_tokens_json
 from tokens.infra import metrics
+from tokens.infra.log_throttle import ThrottledWarning
 
 log = logging.getLogger(__name__)
+_redis_errors = ThrottledWarning(log, interval=10.0)
 
 CLOSE_TOO_SLOW = 4008
 # A connection whose unsent bytes exceed this when the next frame is due is too slow.
@@ -152,8 +155,8 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
                 await self._handle(protocol.parse_command(content))
         except ProtocolError as exc:
             await self.send_text(protocol.error_frame(exc.code, exc.message))
-        except RedisError:
-            log.warning("Redis error while handling a client message", exc_info=True)
+        except RedisError as exc:  # one line per interval: a traceback per client would melt the loop
+            _redis_errors.warn("Redis error while handling a client message: %r", exc)
             await self.send_text(
                 protocol.error_frame(protocol.UNAVAILABLE, "Temporarily unavailable; retry.")
             )
@@ -207,9 +210,12 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.alerts |= command.alerts
         self.tokens.update(new)
         await self._sync_groups()  # joined before the snapshot is read: nothing after it is missed
-        snapshot_id, tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
-            None if command.all else list(command.tokens)
-        )
+        if command.all:  # the subscribes of one tick share the read (realtime/shared_reads.py)
+            snapshot_id, tokens_json = await _all_tokens_json()
+        else:
+            snapshot_id, tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
+                list(command.tokens)
+            )
         seq = await _snapshot_seq(snapshot_id)
         self._raise_floors(command, seq)
         try:  # read before the snapshot goes out, so the client's next message finds this done
@@ -462,6 +468,13 @@ async def _wait_for_mark(snapshot_id: int) -> int:
         _marks.pop(next(iter(_marks)))
     _marks[snapshot_id] = seq
     return seq
+
+
+async def _read_all_tokens_json() -> tuple[int | None, str]:
+    return await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(None)
+
+
+_all_tokens_json = SharedPerTick(_read_all_tokens_json)
 
 
 def _shared_frame(message: dict[str, Any]) -> bytes:
