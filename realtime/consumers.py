@@ -331,6 +331,32 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         await self._deliver_now(message)
 
+    def try_deliver(self, message: dict[str, Any]) -> bool:
+        """The relay's fast path, nothing awaited: a tokens.all batch that needs no filtering (seqs
+        above the floor), to a connection with nothing held, written at once as the shared frame.
+        False: the relay awaits deliver() instead, which also does everything declined here."""
+        if (
+            self.write_frame is None
+            or self.held is not None
+            or self.closing
+            or not self.all
+            or message["type"] != "stream.batch"
+            or message["group"] != GROUP_ALL
+        ):
+            return False
+        seqs = message["seqs"]
+        if seqs and seqs[0] <= max(self.floor_all, self.replayed_upto):
+            return False
+        backlog = write_backlog(self.base_send)
+        if (
+            backlog is None
+            or backlog > SLOW_CLIENT_BACKLOG_BYTES
+            or not self.write_frame(_shared_frame(message))
+        ):
+            return False
+        metrics.ws_batch_sent(message.get("committed_at"))
+        return True
+
     async def _deliver_now(self, message: dict[str, Any]) -> None:
         if message["type"] == "stream.batch":
             await self.stream_batch(message)
@@ -408,16 +434,14 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         """Send one frame unless the connection is closing; a client whose unsent backlog has
         grown past SLOW_CLIENT_BACKLOG_BYTES (or whose send blocks) is closed with 4008. `frame`:
         the text's frame already built (realtime/raw_frames.py), shared by many connections."""
-        if self.closing:
+        if self.closing or self._send_now(text, frame):
             return
         backlog = write_backlog(self.base_send)
         if backlog is not None:  # daphne, uvicorn: send() only queues; the backlog tells a slow client
             if backlog > SLOW_CLIENT_BACKLOG_BYTES:
                 await self._close_slow(backlog)
                 return
-            write = self.write_frame
-            if write is None or not write(frame if frame is not None else text_frame(text)):
-                await self.send(text_data=text)
+            await self.send(text_data=text)
         else:
             try:
                 async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
@@ -426,6 +450,21 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
                 await self._close_slow(None)
                 return
         metrics.ws_sent(text)
+
+    def _send_now(self, text: str, frame: bytes | None) -> bool:
+        """Write the frame straight to the transport (uvicorn, realtime/raw_frames.py) when that is
+        all a send would do: open, under the backlog limit, the transport not paused. False: the
+        caller sends through ASGI, or closes the connection as too slow."""
+        write = self.write_frame
+        if write is None or self.closing:
+            return False
+        backlog = write_backlog(self.base_send)
+        if backlog is None or backlog > SLOW_CLIENT_BACKLOG_BYTES:
+            return False
+        if not write(frame if frame is not None else text_frame(text)):
+            return False
+        metrics.ws_sent(text)
+        return True
 
     async def _close_slow(self, backlog: int | None) -> None:
         if self.closing:
