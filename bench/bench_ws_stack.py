@@ -9,7 +9,11 @@ tokens), waits for a full refresh cycle, then for each client count opens that m
 from client processes (a lean asyncio client, StackClient, --per-process per process, on uvloop)
 all at once, each subscribing to `all`, and keeps them --duration seconds. It reports:
 
-  subscribe s     from the first connect to the last `snapshot` received (p50/p99 per client too)
+  subscribe s     from the first connect to the last `snapshot` received (p50/p99 per client too),
+                  and on the next line its phases per client (p50/p99: TCP connect, then the
+                  `welcome`, then the `snapshot`), `error` frames received (a client answered
+                  "unavailable" subscribes again 1 s later), clients that failed, and the kernel's
+                  count of connections dropped by a full accept queue meanwhile (whole machine)
   anomalies       clients whose batches after their snapshot (seq S) do not run S+1, S+2, … without
                   a gap or a repeat (docs/api.md §4: must be 0), and the clients closed meanwhile
   spread ms       per refresh, first to last client receiving its batch: p50 / p99 / max over the
@@ -19,8 +23,11 @@ all at once, each subscribing to `all`, and keeps them --duration seconds. It re
                   refresh (2 cores: at most twice the spread), per role: the web processes, the
                   client processes, the bench process itself (its CPU sampler), the worker
                   (Celery worker and beat), the replay upstream, Redis, and `other` (the rest of the
-                  machine); when the clients take as much as the web processes, the spread is
+                  machine; rough: process and machine counters are sampled apart, so it can come
+                  out below 0); when the clients take as much as the web processes, the spread is
                   partly theirs
+
+--run-dir DIR keeps the stack's run directory (DIR/<server>/honcho.log has every process's log).
 
 --py-spy DIR records the web, client and worker processes with py-spy while the clients are held
 (raw folded stacks, DIR/<role>-<pid>-<clients>.txt, BENCH_PY_SPY_RATE samples/s, 100 by default;
@@ -37,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import multiprocessing as mp
@@ -56,6 +64,7 @@ from bench.bench_ws import proc_stats, raise_nofile  # noqa: E402
 from bench.stack import Stack, running_stack  # noqa: E402
 
 PER_PROCESS = 500  # connections per client process (--per-process)
+SUBSCRIBE_TIMEOUT = 300  # s from the TCP connect to the snapshot
 SEQ = b'"seq":'
 
 
@@ -83,14 +92,17 @@ class StackClient(asyncio.BufferedProtocol):
         self.upgraded = False
         self.texts = 0
         self.started = time.time()
+        self.connected_at = self.welcome_at = 0.0
         self.snapshot_at = 0.0
         self.snapshot_seq = 0
         self.snapshot_bytes = 0
         self.batches: list[tuple[float, int, int, int, int]] = []
         self.closed = False
+        self.errors = 0  # error frames received (a subscribe answered "unavailable" is sent again)
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.connected_at = time.time()
         key = base64.b64encode(os.urandom(16)).decode()
         transport.write(
             f"GET /ws/tokens/ HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
@@ -156,12 +168,19 @@ class StackClient(asyncio.BufferedProtocol):
         now = time.time()
         self.texts += 1
         if self.texts == 1:  # welcome
+            self.welcome_at = now
             self.send_frame(1, b'{"action":"subscribe","all":true}')
         elif buf.startswith(b'{"type":"snapshot"', first, last):
             self.snapshot_at, self.snapshot_bytes = now, last - first
             self.snapshot_seq = int(DIGITS.match(buf, buf.find(SEQ, first, last) + len(SEQ)).group())
             if not self.ready.done():
                 self.ready.set_result(None)
+        elif buf.startswith(b'{"type":"error"', first, last):  # e.g. unavailable: subscribe again
+            self.errors += 1
+            if not self.snapshot_at:
+                asyncio.get_running_loop().call_later(
+                    1.0, self.send_frame, 1, b'{"action":"subscribe","all":true}'
+                )
         elif buf.startswith(b'{"type":"batch"', first, last):
             at = buf.find(SEQ, first, last)
             if at >= 0:
@@ -188,9 +207,15 @@ class StackClient(asyncio.BufferedProtocol):
             expected = last + 1
         return {
             "subscribe_s": self.snapshot_at - self.started,
+            "phases": (  # TCP connect, then the welcome, then the snapshot (s)
+                self.connected_at - self.started,
+                self.welcome_at - self.connected_at,
+                self.snapshot_at - self.welcome_at,
+            ),
             "snapshot_bytes": self.snapshot_bytes,
             "anomalous": anomalous,
             "closed": self.closed,
+            "errors": self.errors,
             "batches": [(t, first, size) for t, first, _, _, size in self.batches],
         }
 
@@ -205,14 +230,18 @@ def client_process(port: int, count: int, pipe) -> None:
         _, client = await loop.create_connection(
             lambda: StackClient(f"{host}:{port}", origin, ready), host, port
         )
-        await asyncio.wait_for(ready, 300)
+        try:
+            await asyncio.wait_for(ready, SUBSCRIBE_TIMEOUT)
+        except TimeoutError:
+            stage = "snapshot" if client.welcome_at else "welcome"
+            raise TimeoutError(f"connected, no {stage} within {SUBSCRIBE_TIMEOUT} s") from None
         return client
 
     async def main() -> None:
         pipe.recv()  # "go": every process starts connecting at once
         clients = await asyncio.gather(*(open_one() for _ in range(count)), return_exceptions=True)
-        failed = [c for c in clients if isinstance(c, BaseException)]
-        pipe.send(("subscribed", len(failed), repr(failed[0]) if failed else ""))
+        failed = collections.Counter(repr(c) for c in clients if isinstance(c, BaseException))
+        pipe.send(("subscribed", sum(failed.values()), ", ".join(f"{n} x {e}" for e, n in failed.items())))
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # "stop"
         ok = [c for c in clients if not isinstance(c, BaseException)]
         for c in ok:
@@ -230,6 +259,19 @@ def client_process(port: int, count: int, pipe) -> None:
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+LISTEN_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPReqQFullDrop", "SyncookiesSent")
+
+
+def listen_counters() -> dict[str, int]:
+    """The kernel's counts of connections a full accept (or SYN) queue dropped (whole machine)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            found = dict(zip(names.split()[1:], (int(v) for v in values.split()[1:]), strict=False))
+            return {name: found.get(name, 0) for name in LISTEN_COUNTERS}
+    return {}
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -350,6 +392,7 @@ def run_clients(
         procs[-1].start()
         pipes.append(parent)
     time.sleep(0.5)
+    drops = listen_counters()
     started = time.time()
     for p in pipes:
         p.send("go")
@@ -360,8 +403,9 @@ def run_clients(
         _, n_failed, first_error = p.recv()
         failed += n_failed
         if n_failed:
-            print(f"  {n_failed} clients failed: {first_error}", file=sys.stderr)
+            print(f"  {n_failed} clients failed: {first_error}", file=sys.stderr, flush=True)
     subscribed_in = time.time() - started
+    drops = {k: v - drops[k] for k, v in listen_counters().items() if v != drops[k]}
     roles = role_pids(stack, [proc.pid for proc in procs])
     spies = start_py_spy(py_spy, roles, duration, str(clients))
     sampler = CpuSampler(roles)
@@ -381,6 +425,7 @@ def run_clients(
     row = report(summaries, clients, failed, subscribed_in)
     row["cpu"] = " ".join(f"{role}={100 * v / held:.0f}" for role, v in cpu.items())
     row["spread_cpu"] = window_cpu(sampler, row["timeline"])
+    row["listen_drops"] = " ".join(f"{k}={v}" for k, v in drops.items()) or "none"
     return row
 
 
@@ -394,6 +439,7 @@ def report(summaries: list[dict], clients: int, failed: int, subscribed_in: floa
     spreads = [(max(t for t, _ in v) - min(t for t, _ in v)) * 1000 for v in complete.values()]
     sizes = [statistics.mean(size for _, size in v) for v in complete.values()]
     subscribe = [s["subscribe_s"] for s in summaries]
+    phases = list(zip(*(s["phases"] for s in summaries), strict=True)) or [[], [], []]
     return {
         "clients": clients,
         "subscribed": n,
@@ -401,8 +447,14 @@ def report(summaries: list[dict], clients: int, failed: int, subscribed_in: floa
         "subscribe_s": round(subscribed_in, 1),
         "subscribe_p50_s": round(pct(subscribe, 0.5), 2),
         "subscribe_p99_s": round(pct(subscribe, 0.99), 2),
+        # p50/p99 of the subscribe's phases: TCP connect, connect to welcome, welcome to snapshot
+        "phases_s": " ".join(
+            f"{name}={pct(list(v), 0.5):.2f}/{pct(list(v), 0.99):.2f}"
+            for name, v in zip(("tcp", "welcome", "snapshot"), phases, strict=True)
+        ),
         "anomalies": sum(s["anomalous"] for s in summaries),
         "closed": sum(s["closed"] for s in summaries),
+        "error_frames": sum(s["errors"] for s in summaries),
         "refreshes": len(complete),
         "spread_p50_ms": round(pct(spreads, 0.5)),
         "spread_p99_ms": round(pct(spreads, 0.99)),
@@ -449,6 +501,9 @@ def main() -> None:
     parser.add_argument("--per-process", type=int, default=PER_PROCESS, help="connections per client process")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument(
+        "--run-dir", help="keep the stack's run directory (honcho.log: every process's log) here"
+    )
+    parser.add_argument(
         "--py-spy", help="record web, client and worker processes with py-spy into this directory"
     )
     args = parser.parse_args()
@@ -456,7 +511,10 @@ def main() -> None:
     rows = []
     print("  ".join(title.rjust(width) for _, title, width in COLUMNS), flush=True)
     for server in args.servers:
-        with running_stack(web_server=server, redis_db=args.redis_db, tokens=args.tokens) as stack:
+        run_dir = Path(args.run_dir) / server if args.run_dir else None
+        with running_stack(
+            web_server=server, redis_db=args.redis_db, tokens=args.tokens, run_dir=run_dir
+        ) as stack:
             refresh = float(stack.env.get("REFRESH_SECONDS", "10"))
             time.sleep(refresh + 2)  # a full refresh cycle: every source has been merged once
             port = int(stack.url.rsplit(":", 1)[1])
@@ -466,6 +524,11 @@ def main() -> None:
                 row["load"] = round(os.getloadavg()[0], 1)
                 rows.append(row)
                 print("  ".join(str(row[key]).rjust(width) for key, _, width in COLUMNS), flush=True)
+                print(
+                    f"  subscribe phases, p50/p99 s: {row['phases_s']}; error frames: {row['error_frames']};"
+                    f" failed: {row['failed']}; listen drops: {row['listen_drops']}",
+                    flush=True,
+                )
                 time.sleep(2)  # the closed connections' teardown
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
