@@ -72,20 +72,23 @@ def candle_messages(stored: list[Bar], mints: set[str]) -> list[tuple[str, dict[
 
 
 def publish_open_candles(previous: Snapshot | None, current: Snapshot, stored: list[Bar]) -> int:
-    """Fan out the changed open candles (sync; the merge task calls it); returns the groups sent to."""
+    """Fan out the changed open candles (sync; the merge task calls it); returns the groups sent to
+    (those with a member: realtime.publish.with_members)."""
     from realtime.publish import _fan_out_loop  # the process's fan-out loop and its channel-layer pool
 
     messages = candle_messages(stored, changed_mints(previous, current))
-    if messages:
-        _fan_out_loop.run(_send(messages), FAN_OUT_TIMEOUT_SECONDS)
-    return len(messages)
+    if not messages:
+        return 0
+    return _fan_out_loop.run(_send(messages), FAN_OUT_TIMEOUT_SECONDS)
 
 
-async def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    from realtime.publish import group_sender
+async def _send(messages: list[tuple[str, dict[str, Any]]]) -> int:
+    from realtime.publish import group_sender, with_members
 
     send = group_sender(GROUP_CONCURRENCY)
-    await asyncio.gather(*(send(g, m) for g, m in messages))
+    wanted = await with_members(messages)
+    await asyncio.gather(*(send(g, m) for g, m in wanted))
+    return len(wanted)
 
 
 # --- web side -------------------------------------------------------------------------------------

@@ -40,11 +40,15 @@ from realtime.protocol import (
     ProtocolError,
     token_group,
 )
+from realtime.raw_frames import FrameWriter, frame_writer, text_frame
 from realtime.relay import group_relay
+from realtime.shared_reads import SharedPerTick
 from realtime.snapshot_frames import snapshot_tokens_json
 from tokens.infra import metrics
+from tokens.infra.log_throttle import ThrottledWarning
 
 log = logging.getLogger(__name__)
+_redis_errors = ThrottledWarning(log, interval=10.0)
 
 CLOSE_TOO_SLOW = 4008
 # A connection whose unsent bytes exceed this when the next frame is due is too slow.
@@ -89,10 +93,12 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.closing = False
         self.too_slow = False
         self.candles = CandleSubscriptions(self.send_text)
+        self.write_frame: FrameWriter | None = None  # uvicorn: pre-built frames, see realtime/raw_frames
 
     async def connect(self) -> None:
         await self.accept()
         self.accepted = True
+        self.write_frame = frame_writer(self.base_send)
         metrics.ws_connected()
         log.info("ws connect client=%s", _client(self.scope))
         try:
@@ -149,8 +155,8 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
                 await self._handle(protocol.parse_command(content))
         except ProtocolError as exc:
             await self.send_text(protocol.error_frame(exc.code, exc.message))
-        except RedisError:
-            log.warning("Redis error while handling a client message", exc_info=True)
+        except RedisError as exc:  # one line per interval: a traceback per client would melt the loop
+            _redis_errors.warn("Redis error while handling a client message: %r", exc)
             await self.send_text(
                 protocol.error_frame(protocol.UNAVAILABLE, "Temporarily unavailable; retry.")
             )
@@ -204,9 +210,12 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.alerts |= command.alerts
         self.tokens.update(new)
         await self._sync_groups()  # joined before the snapshot is read: nothing after it is missed
-        snapshot_id, tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
-            None if command.all else list(command.tokens)
-        )
+        if command.all:  # the subscribes of one tick share the read (realtime/shared_reads.py)
+            snapshot_id, tokens_json = await _all_tokens_json()
+        else:
+            snapshot_id, tokens_json = await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(
+                list(command.tokens)
+            )
         seq = await _snapshot_seq(snapshot_id)
         self._raise_floors(command, seq)
         try:  # read before the snapshot goes out, so the client's next message finds this done
@@ -215,7 +224,10 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             await self.send_text(protocol.snapshot_frame(seq, tokens_json))
             await self.send_text(protocol.resync_frame(exc.seq))
             return
-        await self.send_text(protocol.snapshot_frame(seq, tokens_json))
+        if command.all:  # every `all` subscriber of this snapshot gets the same frame
+            await self.send_text(*_snapshot_frame(seq, tokens_json))
+        else:
+            await self.send_text(protocol.snapshot_frame(seq, tokens_json))
         for texts in pages:
             await self.send_text(protocol.batch_frame(texts))
         self._raise_floors(command, last)
@@ -319,6 +331,32 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             return
         await self._deliver_now(message)
 
+    def try_deliver(self, message: dict[str, Any]) -> bool:
+        """The relay's fast path, nothing awaited: a tokens.all batch that needs no filtering (seqs
+        above the floor), to a connection with nothing held, written at once as the shared frame.
+        False: the relay awaits deliver() instead, which also does everything declined here."""
+        if (
+            self.write_frame is None
+            or self.held is not None
+            or self.closing
+            or not self.all
+            or message["type"] != "stream.batch"
+            or message["group"] != GROUP_ALL
+        ):
+            return False
+        seqs = message["seqs"]
+        if seqs and seqs[0] <= max(self.floor_all, self.replayed_upto):
+            return False
+        backlog = write_backlog(self.base_send)
+        if (
+            backlog is None
+            or backlog > SLOW_CLIENT_BACKLOG_BYTES
+            or not self.write_frame(_shared_frame(message))
+        ):
+            return False
+        metrics.ws_batch_sent(message.get("committed_at"))
+        return True
+
     async def _deliver_now(self, message: dict[str, Any]) -> None:
         if message["type"] == "stream.batch":
             await self.stream_batch(message)
@@ -345,8 +383,9 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
             events = [e for e in orjson.loads(text)["events"] if e["seq"] > floor]
             if not events:
                 return
-            text = protocol.batch_frame(orjson.dumps(e).decode() for e in events)
-        await self.send_text(text)
+            await self.send_text(protocol.batch_frame(orjson.dumps(e).decode() for e in events))
+        else:
+            await self.send_text(text, _shared_frame(message) if self.write_frame else None)
         metrics.ws_fanout(message.get("committed_at"))
 
     async def stream_token(self, message: dict[str, Any]) -> None:
@@ -391,13 +430,14 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
 
     # --- sending, with the slow-client policy ------------------------------------------------------
 
-    async def send_text(self, text: str) -> None:
+    async def send_text(self, text: str, frame: bytes | None = None) -> None:
         """Send one frame unless the connection is closing; a client whose unsent backlog has
-        grown past SLOW_CLIENT_BACKLOG_BYTES (or whose send blocks) is closed with 4008."""
-        if self.closing:
+        grown past SLOW_CLIENT_BACKLOG_BYTES (or whose send blocks) is closed with 4008. `frame`:
+        the text's frame already built (realtime/raw_frames.py), shared by many connections."""
+        if self.closing or self._send_now(text, frame):
             return
         backlog = write_backlog(self.base_send)
-        if backlog is not None:  # daphne: send() only queues; the backlog tells a slow client
+        if backlog is not None:  # daphne, uvicorn: send() only queues; the backlog tells a slow client
             if backlog > SLOW_CLIENT_BACKLOG_BYTES:
                 await self._close_slow(backlog)
                 return
@@ -410,6 +450,21 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
                 await self._close_slow(None)
                 return
         metrics.ws_sent(text)
+
+    def _send_now(self, text: str, frame: bytes | None) -> bool:
+        """Write the frame straight to the transport (uvicorn, realtime/raw_frames.py) when that is
+        all a send would do: open, under the backlog limit, the transport not paused. False: the
+        caller sends through ASGI, or closes the connection as too slow."""
+        write = self.write_frame
+        if write is None or self.closing:
+            return False
+        backlog = write_backlog(self.base_send)
+        if backlog is None or backlog > SLOW_CLIENT_BACKLOG_BYTES:
+            return False
+        if not write(frame if frame is not None else text_frame(text)):
+            return False
+        metrics.ws_sent(text)
+        return True
 
     async def _close_slow(self, backlog: int | None) -> None:
         if self.closing:
@@ -452,6 +507,41 @@ async def _wait_for_mark(snapshot_id: int) -> int:
         _marks.pop(next(iter(_marks)))
     _marks[snapshot_id] = seq
     return seq
+
+
+async def _read_all_tokens_json() -> tuple[int | None, str]:
+    return await sync_to_async(snapshot_tokens_json, thread_sensitive=False)(None)
+
+
+_all_tokens_json = SharedPerTick(_read_all_tokens_json)
+
+
+def _shared_frame(message: dict[str, Any]) -> bytes:
+    """The frame of a group message's text, built by its first recipient in this process (the relay
+    hands every local member the same message)."""
+    frame = message.get("frame")
+    if frame is None:
+        frame = message["frame"] = text_frame(message["text"])
+    return frame
+
+
+_SNAPSHOT_FRAMES_KEPT = 2
+# (seq, the TOKEN list's JSON, the frame's text, its bytes), newest last
+_snapshot_frames: list[tuple[int, str, str, bytes]] = []
+
+
+def _snapshot_frame(seq: int, tokens_json: str) -> tuple[str, bytes]:
+    """The `snapshot` frame of an `all` subscribe (text, bytes). Its TOKEN list is one str per
+    snapshot and process (realtime/snapshot_frames.py), so subscribers to the same snapshot at the
+    same seq share the frame, built once (a reconnect storm's subscribes cost no copy each)."""
+    for cached_seq, cached_json, text, frame in _snapshot_frames:
+        if cached_seq == seq and cached_json is tokens_json:
+            return text, frame
+    text = protocol.snapshot_frame(seq, tokens_json)
+    frame = text_frame(text)
+    del _snapshot_frames[: max(0, len(_snapshot_frames) - _SNAPSHOT_FRAMES_KEPT + 1)]
+    _snapshot_frames.append((seq, tokens_json, text, frame))
+    return text, frame
 
 
 def _client(scope: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ import orjson
 from django.conf import settings
 
 from realtime.events import AlertState
+from realtime.shared_reads import SharedPerTick
 from tokens.infra.redis_clients import pooled_async_client, raw_key, raw_redis
 
 KEY_SEQ = "events:seq"
@@ -207,8 +208,18 @@ def current_seq_sync() -> int:
 # --- reads (async: called by consumers) ----------------------------------------------------------
 
 
-async def current_seq() -> int:
+async def _read_current_seq() -> int:
     return int(await pooled_async_client().get(raw_key(KEY_SEQ)) or 0)
+
+
+# Reads of the same tick share one round trip (realtime/shared_reads.py): a connect storm's welcomes
+# and subscribes' catch-ups.
+_current_seq = SharedPerTick(_read_current_seq)
+
+
+async def current_seq() -> int:
+    """The seq of the newest logged event, read after the call."""
+    return await _current_seq()
 
 
 async def snapshot_seq(snapshot_id: int) -> int | None:
@@ -233,10 +244,18 @@ def log_entry(entry_id: bytes, fields: Mapping[bytes, bytes]) -> LogEntry:
     )
 
 
-async def read_after(since: int, count: int) -> list[LogEntry]:
-    """Up to `count` logged events with seq > since, oldest first."""
+async def _read_after(since: int, count: int) -> list[LogEntry]:
     rows = await pooled_async_client().xrange(raw_key(KEY_LOG), min=f"{since + 1}-0", max="+", count=count)
     return [log_entry(entry_id, fields) for entry_id, fields in rows]
+
+
+_read_after_shared = SharedPerTick(_read_after)
+
+
+async def read_after(since: int, count: int) -> list[LogEntry]:
+    """Up to `count` logged events with seq > since, oldest first (read after the call; callers of
+    the same tick asking the same share the read and its list: do not modify it)."""
+    return await _read_after_shared(since, count)
 
 
 class ResyncRequired(Exception):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
@@ -89,19 +90,23 @@ def test_event_text_puts_type_and_seq_first():
     assert batch[0]["seq"] == 1
 
 
-def test_one_group_send_per_group_per_refresh(group_sends):
+def test_one_group_send_per_group_with_members_per_refresh(group_sends):
+    layer = get_channel_layer()
+    for group in (f"token.{A}", f"token.{C}"):  # token.B has no member: nothing is sent to it
+        async_to_sync(layer.group_add)(group, "specific.test!member")
     publish_all(refreshes()[:2])
-    # refresh 1: all + 3 tokens; refresh 2: all + alerts + A + B; each: its end marker
+    # refresh 1: all + tokens A, C; refresh 2: all + alerts + A; each: its end marker
     assert group_sends == Counter(
-        {
-            "tokens.all": 2,
-            f"token.{A}": 2,
-            f"token.{B}": 2,
-            f"token.{C}": 1,
-            "tokens.alerts": 1,
-            "tokens.refreshed": 2,
-        }
+        {"tokens.all": 2, f"token.{A}": 2, f"token.{C}": 1, "tokens.alerts": 1, "tokens.refreshed": 2}
     )
+
+
+async def test_groups_are_checked_for_members_only_where_the_layer_can_tell(monkeypatch):
+    messages = [(f"token.{A}", {"type": "stream.token"}), (f"token.{B}", {"type": "stream.token"})]
+    await get_channel_layer().group_add(f"token.{B}", "specific.test!member")
+    assert await publish.with_members(messages) == messages[1:]
+    monkeypatch.setattr(publish, "get_channel_layer", lambda: object())  # e.g. the pub/sub layer
+    assert await publish.with_members(messages) == messages
 
 
 def test_nothing_changed_sends_nothing(group_sends):

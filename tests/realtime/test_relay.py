@@ -55,6 +55,35 @@ async def test_members_get_group_messages_and_a_failing_one_harms_nobody(relays)
     assert other.got == []
 
 
+class FastMember(Member):
+    """Takes a message at once unless it says `slow`; those go through deliver()."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__(fail)
+        self.at_once: list[dict] = []
+
+    def try_deliver(self, message: dict) -> bool:
+        if self.fail:
+            raise RuntimeError("broken consumer")
+        if message.get("slow"):
+            return False
+        self.at_once.append(message)
+        return True
+
+
+async def test_a_member_that_takes_a_message_at_once_is_not_awaited_and_a_failing_one_harms_nobody(relays):
+    relay = relays()
+    bad, fast, plain = FastMember(fail=True), FastMember(), Member()
+    for member in (bad, fast, plain):
+        await relay.join("tokens.all", member)
+    quick = {"type": "stream.batch", "group": "tokens.all", "n": 1}
+    slow = {"type": "stream.batch", "group": "tokens.all", "n": 2, "slow": True}
+    await relay.fan_out(quick)
+    await relay.fan_out(slow)
+    assert fast.at_once == [quick] and fast.got == [slow]
+    assert plain.got == [quick, slow]
+
+
 async def test_the_process_joins_the_layer_group_once_and_leaves_with_the_last_member(monkeypatch, relays):
     layer = get_channel_layer()
     calls: list[tuple[str, str]] = []
