@@ -37,7 +37,9 @@ class SharedPerTick(Generic[T]):
             loop.call_soon(self._start, slot, result)
         return await asyncio.shield(result)  # a caller cancelled leaves the read to the others
 
-    def _start(self, slot: tuple[asyncio.AbstractEventLoop, tuple[Hashable, ...]], result: asyncio.Future[T]) -> None:
+    def _start(
+        self, slot: tuple[asyncio.AbstractEventLoop, tuple[Hashable, ...]], result: asyncio.Future[T]
+    ) -> None:
         del self._asked[slot]  # callers from now on share the next read
         task = asyncio.ensure_future(self._run(slot[1], result))
         self._running.add(task)
