@@ -55,6 +55,24 @@ def free_port() -> int:
 # --- client processes ---------------------------------------------------------------------------
 
 
+def write_handshake(transport, host: str, origin: str) -> None:
+    """The WebSocket upgrade request of /ws/tokens/ (RFC 6455 §4.1)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    transport.write(
+        f"GET /ws/tokens/ HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: {origin}\r\n\r\n".encode()
+    )
+
+
+def write_client_frame(transport, opcode: int, payload: bytes) -> None:
+    """One short masked client frame (payload < 126 bytes)."""
+    assert len(payload) < 126
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+
 class BenchClient(asyncio.Protocol):
     """A lean WebSocket client (RFC 6455 handshake and framing on an asyncio Protocol).
 
@@ -72,18 +90,10 @@ class BenchClient(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
-            f"GET /ws/tokens/ HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {self.origin}\r\n\r\n".encode()
-        )
+        write_handshake(transport, self.host, self.origin)
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
-        assert len(payload) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+        write_client_frame(self.transport, opcode, payload)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data

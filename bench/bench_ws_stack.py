@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import collections
 import contextlib
 import json
@@ -63,7 +62,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_ws import proc_stats, raise_nofile  # noqa: E402
+from bench.bench_ws import proc_stats, raise_nofile, write_client_frame, write_handshake  # noqa: E402
 from bench.stack import Stack, running_stack  # noqa: E402
 
 PER_PROCESS = 500  # connections per client process (--per-process)
@@ -108,18 +107,10 @@ class StackClient(asyncio.BufferedProtocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.connected_at = time.time()
-        key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
-            f"GET /ws/tokens/ HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {self.origin}\r\n\r\n".encode()
-        )
+        write_handshake(transport, self.host, self.origin)
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
-        assert len(payload) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+        write_client_frame(self.transport, opcode, payload)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if len(self.buf) - self.end < BUFFER_STEP // 4:
