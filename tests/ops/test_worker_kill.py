@@ -94,16 +94,24 @@ def test_killed_worker_lock_expires_and_next_refresh_succeeds(replay, tmp_path):
             snap = stack.load(f"source:{SLOW}")
             return snap is not None and (snap.fetched_at or 0) > killed_at and snap.error is None
 
-        wait_for(recovered, LOCK_SECONDS + 15, 0.2, f"a successful {SLOW} refresh after the kill")
-        recovered_after = time.time() - killed_at
-        skipped = [e for e in _events(stack, survivor, "refresh skipped", SLOW) if _at(e) > killed_at]
-        ended = _events(stack, survivor, "refresh end", SLOW)
+        # generous: how long the survivor takes to get there depends on the machine's load; what the
+        # lock did is checked below from the workers' own log lines, not from the test's clock
+        wait_for(recovered, LOCK_SECONDS + 40, 0.2, f"a successful {SLOW} refresh after the kill")
+        locked_at = _at(_events(stack, victim, "refresh start", SLOW)[-1])
+        survivor_log = [line for line in stack.json_logs(survivor) if line.get("source") == SLOW]
     finally:
         watch.halt.set()
         stack.stop()
+    skipped = [_at(e) for e in survivor_log if e.get("event") == "refresh skipped" and _at(e) > killed_at]
     assert skipped, "the dead worker's lock held the source until it expired"
-    assert recovered_after <= LOCK_SECONDS + 2 * 2 + 5, recovered_after  # + two beat periods + start-up
-    assert ended and ended[-1]["seconds"] < SOFT
+    # The lock lived no longer than its TTL (1 s for the log line to be written).
+    assert max(skipped) <= locked_at + LOCK_SECONDS + 1, (max(skipped) - locked_at, LOCK_SECONDS)
+    # The survivor's first refresh of the source after the last skip ran to its end, without errors
+    # (neither cut by the soft time limit nor left holding a stale lock).
+    after = [e for e in survivor_log if _at(e) >= max(skipped) and e.get("event") != "refresh skipped"]
+    assert after and after[0]["event"] == "refresh start", after[:3]
+    ends = [e for e in after if e.get("event") in ("refresh end", "refresh timed out")]
+    assert ends and ends[0]["event"] == "refresh end" and int(ends[0]["errors"]) == 0, ends[:2]
     assert watch.checked > 20 and watch.problems == []
 
 
