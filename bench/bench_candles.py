@@ -1,6 +1,6 @@
 """Candle benchmarks: the per-snapshot upsert, reads over HTTP with wrk, storage per token-day.
 
-Usage: .venv/bin/python bench/bench_candles.py [--tokens 500] [--snapshots 40] [--postgres URL]
+Usage: .venv/bin/python bench/bench_candles.py [--tokens 500] [--snapshots 200] [--postgres URL]
                                                [--read] [--no-write] [--duration 10]
                                                [--big sqlite|postgres] [--web-server uvicorn|daphne]
                                                [--redis-db 12]
@@ -60,6 +60,10 @@ def setup_django(url: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    from tokens.history import store  # noqa: F401  (imported before the fork in the worker)
+    from tokens.infra.gc_tuning import tune_for_serving
+
+    tune_for_serving()  # as config.celery does in every worker pool process
 
 
 def write_bench(args: argparse.Namespace) -> dict:
@@ -282,7 +286,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tokens", type=int, default=500)
-    parser.add_argument("--snapshots", type=int, default=40)
+    parser.add_argument("--snapshots", type=int, default=200)
     parser.add_argument(
         "--postgres", default=os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
     )

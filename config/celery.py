@@ -1,6 +1,6 @@
 """The Celery application: configured from Django settings (CELERY_*), tasks autodiscovered, the one
 place where periodic schedules are declared, and its signal receivers (Django's LOGGING for worker and
-beat, task run-time and failure metrics, an optional metrics port for worker-only hosts)."""
+beat, GC tuning of the pool processes, task run-time and failure metrics, an optional metrics port for worker-only hosts)."""
 
 import contextlib
 import logging
@@ -18,9 +18,11 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     worker_init,
+    worker_process_init,
 )
 
 from tokens.infra import metrics
+from tokens.infra.gc_tuning import tune_for_serving
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -109,6 +111,13 @@ def task_finished(task_id: str | None = None, state: str | None = None, **kwargs
 def task_failed(sender: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
     name = getattr(sender, "name", None) or "unknown"
     metrics.TASK_FAILURES.labels(name, type(exception).__name__ if exception else "unknown").inc()
+
+
+@worker_process_init.connect
+def tune_gc(**kwargs: Any) -> None:
+    """In every pool process: freeze the imported heap and raise the young threshold, as the web
+    processes do (full collections of Django's heap cost 40-60 ms inside the 17 ms candle upsert)."""
+    tune_for_serving()
 
 
 @worker_init.connect

@@ -1,4 +1,5 @@
-"""The web process's GC settings: the ASGI module freezes the start-up heap and raises the threshold."""
+"""GC settings of long-running processes: the ASGI module and every Celery pool process freeze the
+start-up heap and raise the threshold."""
 
 import subprocess
 import sys
@@ -20,6 +21,21 @@ def test_loading_the_asgi_application_tunes_the_gc():
     threshold, before, after = map(int, out.split())
     assert threshold == GEN0_THRESHOLD
     assert before == 0 and after > 10_000  # Django, DRF, Channels, Twisted… are out of every collection
+
+
+def test_a_celery_pool_process_tunes_the_gc_when_it_starts():
+    # worker_process_init is what Celery's prefork pool sends in each child after the fork
+    code = (
+        "import gc, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
+        "import django; django.setup(); from config.celery import app; "
+        "from celery.signals import worker_process_init; "
+        "before = gc.get_freeze_count(); worker_process_init.send(sender=None); "
+        "print(gc.get_threshold()[0], before, gc.get_freeze_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    threshold, before, after = map(int, out.split())
+    assert threshold == GEN0_THRESHOLD
+    assert before == 0 and after > 10_000
 
 
 def test_the_threshold_is_raised_never_lowered():
