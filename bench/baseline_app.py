@@ -1,6 +1,6 @@
 """A no-op ASGI app with a page-sized body, for bench_rest.py --baseline: what daphne alone costs.
 
-It gets the same GC settings as config.asgi (config/gc_tuning.py), so the comparison is fair.
+It gets the same GC settings as config.asgi (tokens/infra/gc_tuning.py), so the comparison is fair.
 """
 
 from __future__ import annotations

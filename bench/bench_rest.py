@@ -1,4 +1,7 @@
-"""REST API load benchmark: wrk against daphne processes serving config.asgi, like `make run` does.
+"""REST API load benchmark: wrk against daphne processes serving config.asgi with a synthetic snapshot.
+
+(`make run` serves with uvicorn, config.serve; bench/bench_stack.py measures both servers with the
+whole stack running. This one isolates the API from the worker, under the development server.)
 
 Usage: .venv/bin/python bench/bench_rest.py [--processes 2] [--connections 32] [--duration 15]
                                             [--tokens 500] [--refresh 10] [--port 8765] [--redis-db 12]
