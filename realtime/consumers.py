@@ -14,7 +14,8 @@ from (eventlog.snapshot_seq), not the counter at some moment near it. The groups
 before the snapshot is read; afterwards the log is read from S + 1 to its end (the events logged
 before the join were fanned out without this connection), and each subscription keeps a floor:
 live events at or below it (held meanwhile, or in flight) are dropped. So the batches of a
-subscription carry exactly the events with seq > S, from S + 1 on.
+subscription carry exactly the events with seq > S, from S + 1 on. A subscribe that Redis fails
+(`unavailable`) sent no snapshot, so its subscriptions get no batch until a retry's snapshot.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ TOKEN_BATCH_WINDOW_SECONDS = 1.0
 # The merge flips the snapshot pointer a moment before it logs that snapshot's events (and mark).
 MARK_WAIT_SECONDS = 3.0
 MARK_POLL_SECONDS = 0.01
+# The floor of a subscription whose subscribe failed (Redis): no live event gets past it until a
+# subscribe that succeeds sets the floor to its snapshot's seq.
+NO_SNAPSHOT_YET = 2**63
 _MARKS_CACHED = 64
 _marks: dict[int, int] = {}  # snapshot id -> seq, per process (a mark never changes)
 _mark_waits: dict[tuple[int, int], asyncio.Future[int]] = {}  # (event loop, snapshot id) -> its wait
@@ -209,6 +213,14 @@ class TokenStreamConsumer(AsyncJsonWebsocketConsumer):
         self.all |= command.all
         self.alerts |= command.alerts
         self.tokens.update(new)
+        try:
+            await self._snapshot_and_catch_up(command)
+        except RedisError:
+            # No snapshot went out: the subscription's live events wait for the one a retry sends.
+            self._raise_floors(command, NO_SNAPSHOT_YET)
+            raise
+
+    async def _snapshot_and_catch_up(self, command: Command) -> None:
         await self._sync_groups()  # joined before the snapshot is read: nothing after it is missed
         if command.all:  # the subscribes of one tick share the read (realtime/shared_reads.py)
             snapshot_id, tokens_json = await _all_tokens_json()

@@ -320,6 +320,35 @@ async def test_redis_down_gives_an_error_frame_not_a_crash(ws, monkeypatch):
     assert await client.receive_json_from(timeout=5) == {"type": "pong"}
 
 
+async def test_a_subscribe_redis_failed_gets_no_batch_before_the_snapshot_of_its_retry(
+    ws, commit, monkeypatch
+):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from realtime import consumers
+
+    first = await seeded(commit)
+    client = await ws()
+    read = consumers.snapshot_tokens_json
+
+    def broken(mints):
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(consumers, "snapshot_tokens_json", broken)
+    await client.send_json_to({"action": "subscribe", "tokens": [A]})
+    assert (await client.receive_json_from(timeout=5))["code"] == "unavailable"
+    second = moved_snapshot(first, a=1.5)
+    await commit(first, second)
+    assert await frames(client) == []  # no snapshot yet, so no events to apply to it
+    monkeypatch.setattr(consumers, "snapshot_tokens_json", read)
+    await client.send_json_to({"action": "subscribe", "tokens": [A]})
+    snap = await client.receive_json_from(timeout=5)
+    assert snap["type"] == "snapshot" and [t["price_usd"] for t in snap["tokens"]] == [1.5]
+    await commit(second, moved_snapshot(second, a=1.6))
+    events = events_of(await frames(client))
+    assert events and all(e["seq"] > snap["seq"] and e["token_address"] == A for e in events)
+
+
 def figures(value):
     """Every float anywhere in a decoded frame."""
     if isinstance(value, float):
