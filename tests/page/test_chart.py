@@ -55,6 +55,7 @@ def test_chart_shows_the_history_switches_intervals_and_follows_a_price_move(pag
     expect(chart.locator("[data-chart-legend]")).to_contain_text(" C ")
     # a price move at the replay upstream: the open candle moves live, without reloading
     before = float(chart.get_attribute("data-last-close"))
+    shown_before = page.locator(f'{ROWS}[data-mint="{mint}"] td.c-price .main').inner_text()
     stack.move(mint, 1.6)
     wait_for(
         lambda: float(chart.get_attribute("data-last-close")) > before * 1.2,
@@ -62,6 +63,26 @@ def test_chart_shows_the_history_switches_intervals_and_follows_a_price_move(pag
         what="the live candle after the move",
     )
     assert int(chart.get_attribute("data-live-updates") or 0) >= 1
+    # the detail beside the chart follows the move too, reloaded by the token's update (not the poll)
+    row_price = page.locator(f'{ROWS}[data-mint="{mint}"] td.c-price .main')
+    drawer = page.locator("[data-drawer]")
+
+    def drawer_price() -> str | None:
+        return page.evaluate(
+            "() => { const s = [...document.querySelectorAll('[data-drawer] .stat')]"
+            ".find((s) => s.querySelector('dt').textContent === 'Price');"
+            " return s ? s.querySelector('dd').textContent : null; }"
+        )
+
+    wait_for(
+        lambda: (
+            drawer.get_attribute("data-detail-load") == "update"
+            and drawer_price() == row_price.inner_text()
+            and drawer_price() != shown_before
+        ),
+        timeout=30,
+        what="the drawer's price after the move",
+    )
     newest = stack.api(f"/api/tokens/{mint}/candles/", interval="1m")["candles"][-1]
     wait_for(
         lambda: (

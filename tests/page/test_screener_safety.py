@@ -67,3 +67,26 @@ def test_badges_holders_safe_toggle_and_drawer(page, stack):
         f"{detail['holder_count']:,}" if detail["holder_count"] is not None else "—"
     )
     expect(page.locator("#drawer-title")).to_have_text(detail["token_name"] or detail["token_ticker"])
+
+
+FIT = """() => [...document.querySelectorAll('tbody tr[data-mint]')].slice(0, 15).map((row) => {
+  const cell = row.querySelector('td.c-token').getBoundingClientRect();
+  const name = row.querySelector('.name');
+  const badges = [...row.querySelectorAll('.sbadge')].map((b) => b.getBoundingClientRect());
+  return {
+    name: name.textContent, nameCut: name.scrollWidth > name.clientWidth,
+    badges: badges.length, outside: badges.filter((b) => b.left < cell.left || b.right > cell.right - 4).length,
+  };
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_badges_fit_their_cell_and_leave_the_name_its_width(width, request, stack):
+    view = request.getfixturevalue("page" if width == 1280 else "mobile_page")
+    wait_for(lambda: len(_safety_known(stack)) >= 10, timeout=60, what="safety data from Jupiter")
+    wait_for_rows(view)
+    wait_for(lambda: sum(r["badges"] for r in view.evaluate(FIT)) >= 10, timeout=30, what="badges painted")
+    rows = view.evaluate(FIT)
+    assert [r for r in rows if r["outside"]] == [], "a badge is clipped by its cell"
+    if width == 1280:  # the desktop shows names of up to 14 characters whole, badges or not
+        assert [r["name"] for r in rows if r["nameCut"] and len(r["name"]) <= 14] == []

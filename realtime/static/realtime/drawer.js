@@ -89,7 +89,7 @@ export class TokenDrawer {
     this.body.replaceChildren(el("p", "drawer-loading", "Loading\u2026"));
     this.closeButton.focus();
     if (this.chart) this.chart.show(mint);
-    this._load();
+    this._load("open");
   }
 
   close() {
@@ -105,7 +105,13 @@ export class TokenDrawer {
     this.onClose(mint);
   }
 
-  async _load() {
+  /** Load the open token's detail again now (its row changed); the periodic reload restarts. */
+  reload() {
+    if (this.isOpen) this._load("update");
+  }
+
+  /** @param reason what asked for it ("open", "update", "poll"): shown as data-detail-load once rendered */
+  async _load(reason) {
     clearTimeout(this.timer);
     if (this.controller) this.controller.abort();
     const controller = new AbortController();
@@ -115,12 +121,13 @@ export class TokenDrawer {
       const detail = await this.fetchDetail(mint, this.timeframe, controller.signal);
       if (mint !== this.mint) return;
       this._render(detail);
+      this.root.dataset.detailLoad = reason;
     } catch (err) {
       if (controller.signal.aborted || mint !== this.mint) return;
       const message = err && err.status === 404 ? "This token is no longer tracked." : `Could not load the token (${err.message || err}).`;
       this.body.replaceChildren(el("p", "drawer-error", message));
     }
-    if (mint === this.mint) this.timer = setTimeout(() => this._load(), REFRESH_MS);
+    if (mint === this.mint) this.timer = setTimeout(() => this._load("poll"), REFRESH_MS);
   }
 
   _header(token) {

@@ -258,6 +258,8 @@ class Screener {
     // the `all` stream leaves an alert's TOKEN out: the page shows it from the token it holds
     for (const alert of alerts) this.feed.add(alert, model.alertToken(alert, this.universe));
     if (windowTouched) this.scheduleRefresh();
+    // the open token's detail (price by source and the rest) follows its row, not only the poll
+    if (this.drawer.isOpen && updates.some((e) => e.token_address === this.drawer.mint)) this.drawer.reload();
     this.scheduleMeta();
   }
 

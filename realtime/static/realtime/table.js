@@ -47,8 +47,11 @@ function buildCell(column) {
       const button = el("button", "tok");
       button.type = "button";
       const names = el("span", "names");
-      names.append(el("span", "name"), el("span", "ticker"));
-      button.append(tokenIcon(24), names, el("span", "badges"));
+      // badges share the ticker's line, so the name keeps the column's whole width
+      const second = el("span", "second");
+      second.append(el("span", "ticker"), el("span", "badges"));
+      names.append(el("span", "name"), second);
+      button.append(tokenIcon(24), names);
       td.append(button);
       break;
     }
@@ -68,13 +71,15 @@ function buildCell(column) {
  */
 export function safetyBadges(token) {
   const out = [];
+  // `short`: what a phone-width table shows (the colour tells off from on; the drawer spells it out)
   const authority = (value, name) => {
-    if (value === true) out.push({ kind: "ok", key: name, text: `${name} off`, title: `${name} authority disabled` });
-    else if (value === false) out.push({ kind: "warn", key: name, text: `${name} on`, title: `${name} authority still live` });
+    const short = name[0];
+    if (value === true) out.push({ kind: "ok", key: name, text: `${name} off`, short, title: `${name} authority disabled` });
+    else if (value === false) out.push({ kind: "warn", key: name, text: `${name} on`, short, title: `${name} authority still live` });
   };
   authority(token.mint_authority_disabled, "Mint");
   authority(token.freeze_authority_disabled, "Freeze");
-  if (token.verified === true) out.push({ kind: "verified", key: "Verified", text: "\u2713", title: "Verified by Jupiter" });
+  if (token.verified === true) out.push({ kind: "verified", key: "Verified", text: "\u2713", short: "\u2713", title: "Verified by Jupiter" });
   return out;
 }
 
@@ -87,6 +92,7 @@ function paintBadges(span, token) {
     ...badges.map((b) => {
       const badge = el("span", `sbadge ${b.kind}`, b.text);
       badge.dataset.badge = `${b.key.toLowerCase()}-${b.kind}`;
+      badge.dataset.short = b.short;
       badge.title = b.title;
       return badge;
     }),
@@ -99,11 +105,12 @@ function paintCell(td, column, token, now) {
     case "token": {
       const button = main;
       setTokenIcon(button.firstChild, token);
-      const [name, ticker] = button.children[1].childNodes;
+      const [name, second] = button.children[1].childNodes;
+      const [ticker, badges] = second.childNodes;
       setText(name, token.token_name || token.token_ticker || fmt.shortAddress(token.token_address));
       setText(ticker, token.token_ticker || "");
       button.title = `${token.token_name || ""} (${token.token_ticker || ""})\n${token.token_address}`;
-      paintBadges(button.lastChild, token);
+      paintBadges(badges, token);
       break;
     }
     case "holders":
