@@ -10,11 +10,20 @@ open candles go to their WebSocket subscribers (realtime/candle_feed); neither d
 Single-flight across every worker: one merge runs at a time (`lock:merge`); a refresh that finishes
 while a merge is running sets `merge-pending`, and the running merge goes round once more, so no
 source update is left unmerged.
+
+Nothing new, nothing published: a merge whose inputs (every source's fetched_at/error, the universe)
+are those the current snapshot was merged from (`merged-inputs`) publishes nothing. A refresh that
+made no upstream call (its budget used up, its cache window still open) changes no input, and an
+identical snapshot would still cost every web process a switch and every cache its entries. The
+skipped merge's snapshot would differ only in `updated_at`; freshness is the data's own
+(`data_fetched_at`), so no age or staleness shown anywhere changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 import time
 
 from django.conf import settings
@@ -25,23 +34,38 @@ from realtime.publish import publish_changes, thresholds_from_settings
 from tokens.history import store as history
 from tokens.infra import metrics
 from tokens.merge.core import merge_sources
-from tokens.records import SOURCES, Snapshot, SourceStatus
+from tokens.records import SOURCES, Snapshot, SourceSnapshot, SourceStatus
 from tokens.store import ingested, snapshots
 
 log = logging.getLogger(__name__)
 
 MERGE_LOCK = "lock:merge"
 MERGE_PENDING = "merge-pending"
+MERGED_INPUTS = "merged-inputs"  # "<snapshot id>:<digest of the inputs it was merged from>"
 MERGE_LOCK_SECONDS = 120
 MAX_ROUNDS = 3
 
 
-def build_snapshot(snapshot_id: int, now: float) -> Snapshot:
+def load_inputs() -> tuple[dict[str, SourceSnapshot], list[str]]:
+    """What a merge reads: every source's stored snapshot and the tracked universe."""
+    return {name: ingested.load_source(name) for name in SOURCES}, ingested.load_universe()
+
+
+def inputs_digest(sources: dict[str, SourceSnapshot], universe: list[str]) -> str:
+    """Names the merge's inputs: a source's data changes only with a successful fetch (fetched_at) or
+    an error, and the universe is read whole."""
+    marks = [(name, snap.fetched_at, snap.error) for name, snap in sorted(sources.items())]
+    return hashlib.blake2b(pickle.dumps((marks, universe)), digest_size=16).hexdigest()
+
+
+def build_snapshot(
+    snapshot_id: int,
+    now: float,
+    inputs: tuple[dict[str, SourceSnapshot], list[str]] | None = None,
+) -> Snapshot:
     """Merge the stored source snapshots over the stored universe into a new Snapshot."""
-    sources = {name: ingested.load_source(name) for name in SOURCES}
-    result = merge_sources(
-        sources, ingested.load_universe(), now=now, outlier_factor=settings.PRICE_OUTLIER_FACTOR
-    )
+    sources, universe = inputs or load_inputs()
+    result = merge_sources(sources, universe, now=now, outlier_factor=settings.PRICE_OUTLIER_FACTOR)
     statuses = {
         name: SourceStatus(ok=snap.ok, fetched_at=snap.fetched_at, error=snap.error)
         for name, snap in sources.items()
@@ -80,8 +104,15 @@ def merge_and_publish() -> Snapshot | None:
 def _merge_once() -> Snapshot:
     started = time.perf_counter()
     previous = snapshots.current_snapshot()
-    snapshot = build_snapshot(snapshots.next_snapshot_id(), time.time())
+    inputs = load_inputs()
+    digest = inputs_digest(*inputs)
+    if previous is not None and cache.get(MERGED_INPUTS) == f"{previous.id}:{digest}":
+        metrics.MERGES_SKIPPED.inc()
+        log.info("merge skipped: nothing new since snapshot id=%d", previous.id)
+        return previous
+    snapshot = build_snapshot(snapshots.next_snapshot_id(), time.time(), inputs)
     snapshots.publish_snapshot(snapshot)
+    cache.set(MERGED_INPUTS, f"{snapshot.id}:{digest}", timeout=None)
     seconds = time.perf_counter() - started
     metrics.MERGE_SECONDS.observe(seconds)
     metrics.SNAPSHOT_ID.set(snapshot.id)

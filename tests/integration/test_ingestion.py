@@ -53,6 +53,27 @@ def test_ids_increase_and_current_pointer_flips(replay):
     )  # …the current one forever
 
 
+def test_a_merge_with_nothing_new_publishes_nothing(replay, settings):
+    from tokens import pipeline
+
+    run_refreshes(*SOURCES)
+    current = snapshots.current_snapshot_id()
+    assert pipeline.merge_and_publish().id == current  # nothing fetched since: nothing published
+    assert snapshots.current_snapshot_id() == current
+    since = time.time()
+    settings.GECKOTERMINAL_RPM = 1  # used up by the first refresh: the next one makes no call…
+    run_refreshes("geckoterminal")
+    assert replay.requests_since(since, "geckoterminal") == []
+    assert snapshots.current_snapshot_id() == current  # …changes no input
+    run_refreshes("dexscreener")  # new data
+    assert snapshots.current_snapshot_id() > current
+    replay.fault("jupiter", "500")
+    newest = snapshots.current_snapshot_id()
+    run_refreshes("jupiter")  # an error is news too (the source's status changes)
+    snap = snapshots.current_snapshot()
+    assert snap.id > newest and snap.sources["jupiter"].error
+
+
 def test_two_workers_never_exceed_a_budget(replay, workers, worker_env):
     budgets = {
         "DEXSCREENER_RPM": "12",

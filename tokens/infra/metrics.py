@@ -45,6 +45,10 @@ SOURCE_LAST_SUCCESS = Gauge(
 MERGE_SECONDS = Histogram(
     "mds_merge_seconds", "Duration of merge_and_publish.", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2)
 )
+MERGES_SKIPPED = Counter(
+    "mds_merges_skipped_total",
+    "Merges that published nothing: their inputs were those of the current snapshot (tokens/pipeline.py).",
+)
 SNAPSHOT_ID = Gauge(
     "mds_snapshot_id", "Id of the newest snapshot published by a worker.", multiprocess_mode="max"
 )
