@@ -156,6 +156,8 @@ class TokenListQuerySerializer(TimeframeQuerySerializer):
         required=False,
         allow_blank=True,
         max_length=200,
+        # DRF refuses NUL in every CharField; the pattern puts that rule in the schema as well
+        validators=[RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed.")],
         help_text="Case-insensitive substring of the name or ticker, or an exact mint address.",
     )
     protocol = serializers.CharField(
