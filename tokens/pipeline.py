@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 MERGE_LOCK = "lock:merge"
 MERGE_PENDING = "merge-pending"
-MERGED_INPUTS = "merged-inputs"  # "<snapshot id>:<digest of the inputs it was merged from>"
+# "<snapshot id>:<digest of the inputs it was merged from>:<time of the last merge round>"
+MERGED_INPUTS = "merged-inputs"
 MERGE_LOCK_SECONDS = 120
 MAX_ROUNDS = 3
 
@@ -106,13 +107,15 @@ def _merge_once() -> Snapshot:
     previous = snapshots.current_snapshot()
     inputs = load_inputs()
     digest = inputs_digest(*inputs)
-    if previous is not None and cache.get(MERGED_INPUTS) == f"{previous.id}:{digest}":
+    merged = _merged_inputs()
+    if previous is not None and merged is not None and merged[:2] == (previous.id, digest):
+        cache.set(MERGED_INPUTS, f"{previous.id}:{digest}:{time.time()}", timeout=None)
         metrics.MERGES_SKIPPED.inc()
         log.info("merge skipped: nothing new since snapshot id=%d", previous.id)
         return previous
     snapshot = build_snapshot(snapshots.next_snapshot_id(), time.time(), inputs)
     snapshots.publish_snapshot(snapshot)
-    cache.set(MERGED_INPUTS, f"{snapshot.id}:{digest}", timeout=None)
+    cache.set(MERGED_INPUTS, f"{snapshot.id}:{digest}:{snapshot.generated_at}", timeout=None)
     seconds = time.perf_counter() - started
     metrics.MERGE_SECONDS.observe(seconds)
     metrics.SNAPSHOT_ID.set(snapshot.id)
@@ -128,6 +131,28 @@ def _merge_once() -> Snapshot:
         ",".join(f"{n}:{'ok' if s.ok else 'failing'}" for n, s in snapshot.sources.items()),
     )
     return snapshot
+
+
+def _merged_inputs() -> tuple[int, str, float] | None:
+    """(snapshot id, its inputs' digest, when a merge round last looked) from `merged-inputs`."""
+    value = cache.get(MERGED_INPUTS)
+    try:
+        snapshot_id, digest, at = value.split(":")
+        return int(snapshot_id), digest, float(at)
+    except (AttributeError, ValueError):  # none yet, or written by an older release
+        return None
+
+
+def last_merge_round_at() -> float | None:
+    """When a merge round last ran: the current snapshot's generated_at, or later if a round since
+    found nothing new (None before the first snapshot)."""
+    current = snapshots.current_snapshot()
+    if current is None:
+        return None
+    merged = _merged_inputs()
+    if merged is not None and merged[0] == current.id:
+        return max(current.generated_at, merged[2])
+    return current.generated_at
 
 
 def _publish_events(previous: Snapshot | None, snapshot: Snapshot) -> int:

@@ -7,7 +7,7 @@ to every subscriber, so three merges per cycle tripled that work for one cycle's
 left unmerged: a refresh releases its lock (its data already stored) before it looks at the others,
 so of two that overlap, the later one to look sees the other's lock gone and merges both; and a
 fast source's data never waits more than one period (a sibling that started longer ago than
-REFRESH_SECONDS, or a current snapshot older than that, does not hold the merge back).
+REFRESH_SECONDS, or a last merge round older than that, does not hold the merge back).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from tokens import pipeline
 from tokens.infra.redis_clients import raw_key, raw_redis
 from tokens.ingest import refresh
 from tokens.records import SOURCES
-from tokens.store import snapshots
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +68,9 @@ def merge_left_to_sibling(source: str, now: float | None = None) -> bool:
     """True when another source's refresh of this cycle is still running and will merge after it.
 
     Only a sibling that started within the last REFRESH_SECONDS counts (a refresh stuck on a slow
-    upstream does not hold the others' data back), and only while the current snapshot is younger
-    than REFRESH_SECONDS (the first snapshot, or one after a pause, is published at once).
+    upstream does not hold the others' data back), and only while the last merge round (published,
+    or found nothing new) is younger than REFRESH_SECONDS (the first snapshot, or one after a pause,
+    is published at once).
     """
     now = time.time() if now is None else now
     period = float(settings.REFRESH_SECONDS)
@@ -83,8 +83,8 @@ def merge_left_to_sibling(source: str, now: float | None = None) -> bool:
     ]
     if not running:
         return False
-    current = snapshots.current_snapshot()
-    return current is not None and now - current.generated_at < period
+    last = pipeline.last_merge_round_at()  # a round that found nothing new counts too
+    return last is not None and now - last < period
 
 
 def _release(lock) -> None:

@@ -74,6 +74,29 @@ def test_a_merge_with_nothing_new_publishes_nothing(replay, settings):
     assert snap.id > newest and snap.sources["jupiter"].error
 
 
+def test_a_round_that_found_nothing_new_still_leaves_the_merge_to_a_running_sibling(replay, settings):
+    """After a skipped round the current snapshot is old, but a merge round has just looked: the next
+    cycle's first refresh to end must still leave the merge to its running sibling (one publish per
+    cycle), as it does after a round that published."""
+    from django.core.cache import cache
+
+    from tokens import pipeline
+    from tokens.tasks import REFRESH_LOCK, merge_left_to_sibling, refresh_lock_seconds
+
+    settings.REFRESH_SECONDS = 1
+    run_refreshes(*SOURCES)
+    time.sleep(1.2)  # the current snapshot is now older than the period
+    sibling = cache.lock(REFRESH_LOCK.format(source="jupiter"), timeout=refresh_lock_seconds())
+    assert sibling.acquire(blocking=False)
+    try:
+        assert not merge_left_to_sibling("dexscreener")  # no round for a period: merge at once
+        current = snapshots.current_snapshot_id()
+        assert pipeline.merge_and_publish().id == current  # a round, nothing new
+        assert merge_left_to_sibling("dexscreener")
+    finally:
+        sibling.release()
+
+
 def test_two_workers_never_exceed_a_budget(replay, workers, worker_env):
     budgets = {
         "DEXSCREENER_RPM": "12",
