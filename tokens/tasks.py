@@ -7,7 +7,7 @@ to every subscriber, so three merges per cycle tripled that work for one cycle's
 left unmerged: a refresh releases its lock (its data already stored) before it looks at the others,
 so of two that overlap, the later one to look sees the other's lock gone and merges both; and a
 fast source's data never waits more than one period (a sibling that started longer ago than
-REFRESH_SECONDS, or a last merge round older than that, does not hold the merge back).
+REFRESH_SECONDS, or a last merge round older than two of them, does not hold the merge back).
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def merge_left_to_sibling(source: str, now: float | None = None) -> bool:
 
     Only a sibling that started within the last REFRESH_SECONDS counts (a refresh stuck on a slow
     upstream does not hold the others' data back), and only while the last merge round (published,
-    or found nothing new) is younger than REFRESH_SECONDS (the first snapshot, or one after a pause,
-    is published at once).
+    or found nothing new) is younger than two periods (the first snapshot, or one after a pause, is
+    published at once).
     """
     now = time.time() if now is None else now
     period = float(settings.REFRESH_SECONDS)
@@ -83,8 +83,11 @@ def merge_left_to_sibling(source: str, now: float | None = None) -> bool:
     ]
     if not running:
         return False
-    last = pipeline.last_merge_round_at()  # a round that found nothing new counts too
-    return last is not None and now - last < period
+    # A round that found nothing new counts too. Two periods: such a round runs at its cycle's start
+    # (refreshes that make no call end at once), so the next cycle's first refresh ends a little
+    # more than one period after it; a pause, or the first snapshot, still merges at once.
+    last = pipeline.last_merge_round_at()
+    return last is not None and now - last < 2 * period
 
 
 def _release(lock) -> None:

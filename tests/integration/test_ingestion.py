@@ -85,11 +85,11 @@ def test_a_round_that_found_nothing_new_still_leaves_the_merge_to_a_running_sibl
 
     settings.REFRESH_SECONDS = 1
     run_refreshes(*SOURCES)
-    time.sleep(1.2)  # the current snapshot is now older than the period
+    time.sleep(2.2)  # the current snapshot is now older than two periods
     sibling = cache.lock(REFRESH_LOCK.format(source="jupiter"), timeout=refresh_lock_seconds())
     assert sibling.acquire(blocking=False)
     try:
-        assert not merge_left_to_sibling("dexscreener")  # no round for a period: merge at once
+        assert not merge_left_to_sibling("dexscreener")  # no round for two periods: merge at once
         current = snapshots.current_snapshot_id()
         assert pipeline.merge_and_publish().id == current  # a round, nothing new
         assert merge_left_to_sibling("dexscreener")
