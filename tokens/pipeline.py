@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 MERGE_LOCK = "lock:merge"
 MERGE_PENDING = "merge-pending"
-# "<snapshot id>:<digest of the inputs it was merged from>:<time of the last merge round>"
+# (snapshot id, digest of the inputs it was merged from, time of the last merge round)
 MERGED_INPUTS = "merged-inputs"
 MERGE_LOCK_SECONDS = 120
 MAX_ROUNDS = 3
@@ -60,12 +60,9 @@ def inputs_digest(sources: dict[str, SourceSnapshot], universe: list[str]) -> st
 
 
 def build_snapshot(
-    snapshot_id: int,
-    now: float,
-    inputs: tuple[dict[str, SourceSnapshot], list[str]] | None = None,
+    snapshot_id: int, now: float, sources: dict[str, SourceSnapshot], universe: list[str]
 ) -> Snapshot:
-    """Merge the stored source snapshots over the stored universe into a new Snapshot."""
-    sources, universe = inputs or load_inputs()
+    """Merge the source snapshots over the universe (as load_inputs reads them) into a new Snapshot."""
     result = merge_sources(sources, universe, now=now, outlier_factor=settings.PRICE_OUTLIER_FACTOR)
     statuses = {
         name: SourceStatus(ok=snap.ok, fetched_at=snap.fetched_at, error=snap.error)
@@ -109,13 +106,13 @@ def _merge_once() -> Snapshot:
     digest = inputs_digest(*inputs)
     merged = _merged_inputs()
     if previous is not None and merged is not None and merged[:2] == (previous.id, digest):
-        cache.set(MERGED_INPUTS, f"{previous.id}:{digest}:{time.time()}", timeout=None)
+        cache.set(MERGED_INPUTS, (previous.id, digest, time.time()), timeout=None)
         metrics.MERGES_SKIPPED.inc()
         log.info("merge skipped: nothing new since snapshot id=%d", previous.id)
         return previous
-    snapshot = build_snapshot(snapshots.next_snapshot_id(), time.time(), inputs)
+    snapshot = build_snapshot(snapshots.next_snapshot_id(), time.time(), *inputs)
     snapshots.publish_snapshot(snapshot)
-    cache.set(MERGED_INPUTS, f"{snapshot.id}:{digest}:{snapshot.generated_at}", timeout=None)
+    cache.set(MERGED_INPUTS, (snapshot.id, digest, snapshot.generated_at), timeout=None)
     seconds = time.perf_counter() - started
     metrics.MERGE_SECONDS.observe(seconds)
     metrics.SNAPSHOT_ID.set(snapshot.id)
@@ -134,13 +131,9 @@ def _merge_once() -> Snapshot:
 
 
 def _merged_inputs() -> tuple[int, str, float] | None:
-    """(snapshot id, its inputs' digest, when a merge round last looked) from `merged-inputs`."""
+    """(snapshot id, its inputs' digest, when a merge round last looked), None before the first."""
     value = cache.get(MERGED_INPUTS)
-    try:
-        snapshot_id, digest, at = value.split(":")
-        return int(snapshot_id), digest, float(at)
-    except (AttributeError, ValueError):  # none yet, or written by an older release
-        return None
+    return value if isinstance(value, tuple) and len(value) == 3 else None
 
 
 def last_merge_round_at() -> float | None:

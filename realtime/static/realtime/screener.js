@@ -259,7 +259,7 @@ class Screener {
     for (const alert of alerts) this.feed.add(alert, model.alertToken(alert, this.universe));
     if (windowTouched) this.scheduleRefresh();
     // the open token's detail (price by source and the rest) follows its row, not only the poll
-    if (this.drawer.isOpen && updates.some((e) => e.token_address === this.drawer.mint)) this.drawer.reload();
+    if (updates.some((e) => e.token_address === this.drawer.mint)) this.drawer.reload(); // mint: null when closed
     this.scheduleMeta();
   }
 
